@@ -1,0 +1,67 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import ReadOnlyPasswordHashField
+
+from accounts.models import User
+
+
+class UserCreationForm(forms.ModelForm):
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput)
+    password2 = forms.CharField(label="Password confirmation", widget=forms.PasswordInput)
+
+    class Meta:
+        model = User
+        fields = ["email", "name", "role", "level"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        password = self.cleaned_data.get("password1")
+        if password:
+            from django.contrib.auth.password_validation import validate_password
+
+            try:
+                validate_password(password, self.instance)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_password(self.cleaned_data["password1"])
+        if commit:
+            user.save()
+        return user
+
+
+class UserChangeForm(forms.ModelForm):
+    password = ReadOnlyPasswordHashField()
+
+    class Meta:
+        model = User
+        fields = ["email", "name", "role", "level", "is_active", "password"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ["email", "name", "role", "level", "is_active", "last_login", "created_at"]
+    list_filter = ["role", "level", "is_active"]
+    search_fields = ["email", "name", "id"]
+    ordering = ["email"]
+    readonly_fields = ["id", "last_login", "created_at"]
+    filter_horizontal: list = []
+    fieldsets = [
+        (None, {"fields": ["id", "email", "password"]}),
+        ("Profile", {"fields": ["name", "role", "level", "is_active"]}),
+        ("Activity", {"fields": ["last_login", "created_at"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "name", "role", "level", "password1", "password2"]})
+    ]

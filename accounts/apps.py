@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_supervisors_group(sender, **kwargs):
+    from accounts.services import supervisors_group_sync
+
+    supervisors_group_sync()
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts"
+
+    def ready(self):
+        # After every app: permissions of later apps exist only once their own post_migrate ran.
+        post_migrate.connect(_sync_supervisors_group, dispatch_uid="accounts_supervisors_group")

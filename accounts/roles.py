@@ -1,0 +1,30 @@
+"""Roles and the rules tied to them. Every app imports roles from here."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "ADMIN", "Admin"
+    SUPERVISOR = "SUPERVISOR", "Supervisor"
+    AGENT = "AGENT", "Agent"
+
+
+# The original system spelled the agent role in Spanish; accepted on input, never emitted.
+ROLE_ALIASES = {"AGENTE": Role.AGENT}
+
+MIN_LEVEL, MAX_LEVEL = 1, 3
+
+# Roles that may enter the Django admin back-office.
+STAFF_ROLES = {Role.ADMIN, Role.SUPERVISOR}
+
+SUPERVISORS_GROUP = "Supervisors"
+# Model permissions of the Supervisors group ("app_label.codename"). Each app adds what its
+# back-office pages need; the group is synced after every migrate (accounts/apps.py).
+SUPERVISOR_PERMISSIONS: list[str] = [
+    "accounts.view_user",
+]
+
+
+def normalize_role(value: str) -> str:
+    upper = (value or "").strip().upper()
+    return ROLE_ALIASES.get(upper, upper)

@@ -1,0 +1,169 @@
+"""Writes on accounts and tokens. Views, commands and tests call these, never the ORM directly."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from accounts.roles import SUPERVISOR_PERMISSIONS, SUPERVISORS_GROUP, Role
+from techsupport.exceptions import AppError, Conflict, NotAuthenticated, ValidationFailed
+
+INVALID_CREDENTIALS = "Invalid email or password."
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    expires_in: int
+
+
+def _password_check(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            "The password is too weak.", code="weak_password", details={"password": " ".join(exc.messages)}
+        ) from exc
+
+
+def user_create(*, email: str, password: str, role: str, name: str = "", level: int = 1, active: bool = True) -> User:
+    """Creates a user; 409 `email_taken` when the email exists (case-insensitive), 400
+    `weak_password` when Django's validators reject the password."""
+    email = email.strip().lower()
+    user = User(email=email, name=name, role=role, level=level, is_active=active)
+    _password_check(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            if User.objects.filter(email__iexact=email).exists():
+                raise Conflict("A user with this email already exists.", code="email_taken")
+            user.save()
+    except IntegrityError as exc:  # lost a race with a concurrent registration
+        raise Conflict("A user with this email already exists.", code="email_taken") from exc
+    _group_membership_sync(user)
+    return user
+
+
+def user_update(*, user: User, **changes) -> User:
+    """Changes `is_active`, `role`, `level`. Deactivation is effective at once: access tokens
+    are checked against `is_active` on every request and refresh tokens are revoked."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        for field, value in changes.items():
+            setattr(user, field, value)
+        user.save()
+        if changes.get("is_active") is False:
+            tokens_revoke_all(user=user)
+    _group_membership_sync(user)
+    return user
+
+
+def _group_membership_sync(user: User) -> None:
+    group, _ = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
+    if user.role == Role.SUPERVISOR:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)
+
+
+def supervisors_group_sync() -> Group:
+    """Gives the Supervisors group exactly SUPERVISOR_PERMISSIONS (those that exist yet)."""
+    group, _ = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
+    query = Q(pk__in=[])
+    for dotted in SUPERVISOR_PERMISSIONS:
+        app_label, codename = dotted.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(query))
+    return group
+
+
+def admin_ensure(*, email: str, password: str) -> tuple[User, bool]:
+    """Creates the first admin if no user has this email; returns (user, created). Refuses the
+    well-known default password outside local mode."""
+    if not email or not password:
+        raise AppError("DEFAULT_ADMIN_EMAIL and DEFAULT_ADMIN_PASSWORD must be set.", code="admin_not_configured")
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        return existing, False
+    if password == settings.INSECURE_DEFAULT_ADMIN_PASSWORD and not settings.DEBUG:
+        raise AppError(
+            "Refusing to create an admin with the default password while DEBUG is off; set DEFAULT_ADMIN_PASSWORD.",
+            code="insecure_default_password",
+        )
+    user = User(email=email.lower(), name="Administrator", role=Role.ADMIN)
+    user.set_password(password)
+    user.save()
+    return user, True
+
+
+# --- Tokens ------------------------------------------------------------------------------
+def _pair_for(user: User) -> TokenPair:
+    refresh = RefreshToken.for_user(user)
+    return TokenPair(
+        access=str(refresh.access_token),
+        refresh=str(refresh),
+        expires_in=int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+    )
+
+
+def auth_login(*, email: str, password: str) -> TokenPair:
+    """Same 401 for an unknown email, a wrong password and an inactive user."""
+    user = User.objects.filter(email__iexact=(email or "").strip()).first()
+    if user is None:
+        User().set_password(password)  # same cost as a real check: no timing oracle on emails
+        raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+    if not user.check_password(password) or not user.is_active:
+        raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return _pair_for(user)
+
+
+def _refresh_token_parse(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)
+    except TokenError as exc:
+        if "blacklisted" in str(exc):  # simplejwt's verify() checks the blacklist itself
+            raise NotAuthenticated("The refresh token has been revoked.", code="token_revoked") from exc
+        raise NotAuthenticated("The refresh token is invalid or expired.", code="token_not_valid") from exc
+
+
+def auth_refresh(*, refresh: str) -> TokenPair:
+    """Rotation: the presented token dies and a new pair is issued. The outstanding-token row
+    is locked, so two concurrent refreshes with one token yield exactly one new pair."""
+    token = _refresh_token_parse(refresh)
+    with transaction.atomic():
+        outstanding = OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=token["jti"]).first()
+        if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+            raise NotAuthenticated("The refresh token has been revoked.", code="token_revoked")
+        user = User.objects.filter(pk=token["sub"], is_active=True).first()
+        if user is None:
+            raise NotAuthenticated("The refresh token is invalid or expired.", code="token_not_valid")
+        BlacklistedToken.objects.create(token=outstanding)
+        return _pair_for(user)
+
+
+def auth_logout(*, refresh: str, user: User) -> None:
+    """Revokes the refresh token. A token of another user is refused (401)."""
+    token = _refresh_token_parse(refresh)
+    if str(token["sub"]) != str(user.pk):
+        raise NotAuthenticated("The refresh token does not belong to you.", code="token_not_valid")
+    outstanding = OutstandingToken.objects.filter(jti=token["jti"]).first()
+    if outstanding is not None:
+        BlacklistedToken.objects.get_or_create(token=outstanding)
+
+
+def tokens_revoke_all(*, user: User) -> int:
+    pending = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    rows = [BlacklistedToken(token=token) for token in pending]
+    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

@@ -1,0 +1,42 @@
+"""The Celery app. Queues and routes are in settings (CELERY_TASK_ROUTES)."""
+
+import os
+
+from celery import Celery
+from celery.signals import before_task_publish, task_postrun, task_prerun
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("techsupport")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [Queue(name) for name in ("ingestion", "sla", "notifications", "projections", "default")]
+app.autodiscover_tasks()
+
+
+@before_task_publish.connect
+def _propagate_request_id(headers=None, **kwargs):
+    """The request id of the request that enqueued a task travels with it into the worker."""
+    from techsupport.logging import current_request_id
+
+    request_id = current_request_id()
+    if request_id and headers is not None:
+        headers.setdefault("request_id", request_id)
+
+
+@task_prerun.connect
+def _bind_task_context(task_id=None, task=None, **kwargs):
+    import structlog
+
+    request_id = getattr(task.request, "request_id", None) if task else None
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        task_id=task_id, task_name=task.name if task else None, request_id=request_id
+    )
+
+
+@task_postrun.connect
+def _unbind_task_context(**kwargs):
+    import structlog
+
+    structlog.contextvars.clear_contextvars()

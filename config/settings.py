@@ -1,0 +1,325 @@
+"""Settings, read once from the environment.
+
+Without service URLs the project runs in *embedded mode*: SQLite file, local-memory cache,
+Celery tasks executed in-process and the in-process document store. That is the default of
+`make run`. Production sets DATABASE_URL, REDIS_URL, MONGO_URL, SECRET_KEY and DEBUG=0.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# Local mode: the developer's machine. Only here do insecure conveniences (default admin
+# password, console email) exist.
+LOCAL_MODE = DEBUG
+
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "local-insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "django_prometheus",
+    "django_celery_beat",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_ratelimit",
+    "techsupport",
+    "accounts",
+    "tickets",
+    "ingestion",
+    "reports",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "techsupport.logging.RequestIdMiddleware",
+    "techsupport.middleware.JsonErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "techsupport.middleware.BodySizeLimitMiddleware",
+    "techsupport.middleware.ApiRateLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL", default="")
+DATABASES = {
+    "default": env.db_url_config(DATABASE_URL)
+    if DATABASE_URL
+    else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "var" / "db.sqlite3")}
+}
+(BASE_DIR / "var").mkdir(exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    # A slow query gives an error the API turns into 503, never a hung worker.
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=30000)}"
+    )
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT_S", default=5)
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+REDIS_URL = env("REDIS_URL", default="")
+
+
+def _redis_db(url: str, offset: int) -> str:
+    """The same Redis server, `offset` databases further (the cache must not share the
+    broker's database: clearing it would drop queued tasks)."""
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{db + offset}"))
+
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("CACHE_URL", default=_redis_db(REDIS_URL, 1)),
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# MongoDB holds `ticket_logs`. Without MONGO_URL the in-process stand-in is used (embedded
+# mode and tests); see techsupport/mongo.py, the only place that creates a client.
+MONGO_URL = env("MONGO_URL", default="")
+MONGO_DB_NAME = (
+    env("MONGO_DB_NAME", default="") or (urlsplit(MONGO_URL).path.strip("/") if MONGO_URL else "") or "techsupport"
+)
+MONGO_TIMEOUT_MS = env.int("MONGO_TIMEOUT_MS", default=5000)
+
+# --- Celery ------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "ingestion.tasks.*": {"queue": "ingestion"},
+    "tickets.tasks.sla_*": {"queue": "sla"},
+    "tickets.tasks.notification_*": {"queue": "notifications"},
+    "reports.tasks.*": {"queue": "projections"},
+}
+CELERY_TASK_QUEUES_NAMES = ["ingestion", "sla", "notifications", "projections", "default"]
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than the slowest task: an unacknowledged task is redelivered after this.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=3600),
+    "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
+    "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+
+# --- Auth --------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+DEFAULT_ADMIN_EMAIL = env("DEFAULT_ADMIN_EMAIL", default="admin@techsupport.pro" if LOCAL_MODE else "")
+DEFAULT_ADMIN_PASSWORD = env("DEFAULT_ADMIN_PASSWORD", default="admin123" if LOCAL_MODE else "")
+INSECURE_DEFAULT_ADMIN_PASSWORD = "admin123"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "techsupport.pagination.StandardPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "techsupport.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "ALGORITHM": "HS256",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "sub",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TechSupport Pro API",
+    "DESCRIPTION": "Support desk: tickets with SLAs, Excel ingestion, reports.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Rate limits (django-ratelimit, counters in the cache: Redis when configured) ---------
+LOGIN_RATE_LIMIT_EMAIL = env("LOGIN_RATE_LIMIT_EMAIL", default="5/m")
+LOGIN_RATE_LIMIT_IP = env("LOGIN_RATE_LIMIT_IP", default="20/m")
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="1000/15m")
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Behind a reverse proxy set this to e.g. HTTP_X_REAL_IP, so limits apply per client.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
+RATELIMIT_FAIL_OPEN = False
+SILENCED_SYSTEM_CHECKS = [
+    # Django's own RedisCache increments atomically (INCR); the check only knows django-redis.
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # Embedded mode is one process: local memory *is* the shared cache there.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+
+# --- Uploads -----------------------------------------------------------------------------
+INGESTION_MAX_UPLOAD_MB = env.int("INGESTION_MAX_UPLOAD_MB", default=50)
+# Non-file bodies (JSON) stay small; multipart uploads are bounded by the upload limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+MAX_REQUEST_BODY_BYTES = (INGESTION_MAX_UPLOAD_MB + 1) * 1024 * 1024
+
+# --- i18n, static, media -----------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+ADMIN_URL = env("ADMIN_URL", default="admin/")
+
+# --- Email -------------------------------------------------------------------------------
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if LOCAL_MODE
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="TechSupport Pro <noreply@techsupport.pro>")
+
+# --- Security (production) ---------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging -----------------------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env("LOG_FORMAT", default="console" if DEBUG else "json")
+from techsupport.logging import build_logging_config  # noqa: E402
+
+LOGGING_CONFIG = None
+build_logging_config(LOG_FORMAT, LOG_LEVEL)
+
+# --- Periodic tasks ----------------------------------------------------------------------
+# One list for both modes: `manage.py setup_periodic_tasks` installs it into celery-beat's
+# DatabaseScheduler; in embedded mode `manage.py serve` runs it on a timer thread in-process.
+PERIODIC_TASKS: dict[str, dict] = {
+    "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "every": 60},
+    "notifications-redrive": {"task": "tickets.tasks.notification_redrive_task", "every": 300},
+    "projections-redrive": {"task": "reports.tasks.ticket_log_redrive_task", "every": 300},
+}
+
+# --- SLA ---------------------------------------------------------------------------------
+SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=1000)
+SLA_WEBHOOK_URL = env("SLA_WEBHOOK_URL", default="")
+SLA_WEBHOOK_TIMEOUT_S = env.float("SLA_WEBHOOK_TIMEOUT_S", default=5.0)
+
+# --- Ingestion ---------------------------------------------------------------------------
+INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=1000)
+INGESTION_MAX_ROWS = env.int("INGESTION_MAX_ROWS", default=1_048_576)
+INGESTION_MAX_UNCOMPRESSED_MB = env.int("INGESTION_MAX_UNCOMPRESSED_MB", default=1024)

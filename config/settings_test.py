@@ -1,0 +1,17 @@
+"""Test settings: the same settings module, with test-only speedups. Service URLs still come
+from the environment (`make test` / `.ci/run` set them)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-hs256")
+os.environ.setdefault("LOG_FORMAT", "console")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# Tests drive Celery in-process unless a test starts a real worker (tests/test_celery_worker.py).
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,0 +1,35 @@
+"""All routes. Each app exposes its urlpatterns; they are mounted here, in one place."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from techsupport import health
+
+api_patterns = [
+    path("", include("accounts.urls")),
+    path("", include("tickets.urls")),
+    path("", include("ingestion.urls")),
+    path("", include("reports.urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("health", health.live, name="health"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("health/metrics", health.process_metrics, name="health-metrics"),
+    path("", include("django_prometheus.urls")),
+    path("api/", include(api_patterns)),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
+
+handler400 = "techsupport.views.handler400"
+handler403 = "techsupport.views.handler403"
+handler404 = "techsupport.views.handler404"
+handler500 = "techsupport.views.handler500"
+
+admin.site.site_header = "TechSupport Pro back-office"
+admin.site.site_title = "TechSupport Pro"
+admin.site.index_title = "Support desk"

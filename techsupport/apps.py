@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TechsupportConfig(AppConfig):
+    name = "techsupport"
+    verbose_name = "TechSupport Pro core"

@@ -1,0 +1,85 @@
+"""Request guards that run before any view: body size and the shared per-IP API rate limit."""
+
+from django.conf import settings
+from django_ratelimit.core import is_ratelimited
+
+from techsupport.exceptions import PayloadTooLarge, RateLimited, error_response
+
+# Login has its own, stricter limits (accounts/views.py); the shared limit covers the rest.
+_API_LIMIT_EXEMPT = ("/api/auth/login", "/api/docs", "/api/schema")
+
+
+class BodySizeLimitMiddleware:
+    """Refuses an announced body over the limit before it is read (413, JSON)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            return error_response(
+                413,
+                f"The request body is larger than the {settings.INGESTION_MAX_UPLOAD_MB} MB limit.",
+                PayloadTooLarge.code,
+                {"maxBytes": settings.MAX_REQUEST_BODY_BYTES},
+            )
+        return self.get_response(request)
+
+
+class ApiRateLimitMiddleware:
+    """`API_RATE_LIMIT` per client IP, shared by every /api route except login."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limited = request.path.startswith("/api/") and not request.path.startswith(_API_LIMIT_EXEMPT)
+        if limited and is_ratelimited(request, group="api", key="ip", rate=settings.API_RATE_LIMIT, increment=True):
+            response = error_response(429, RateLimited.message, RateLimited.code)
+            response["Retry-After"] = "60"
+            return response
+        return self.get_response(request)
+
+
+_JSON_PREFIXES = ("/api", "/health")
+_STATUS_ERRORS = {
+    400: ("The request is malformed.", "bad_request"),
+    401: ("Authentication credentials were not provided or are invalid.", "not_authenticated"),
+    403: ("Your role does not allow this action.", "forbidden"),
+    404: ("The resource does not exist.", "not_found"),
+    405: ("This method is not allowed on this resource.", "method_not_allowed"),
+    413: ("The request body is too large.", "payload_too_large"),
+    415: ("The media type is not supported.", "unsupported_media_type"),
+    429: (RateLimited.message, RateLimited.code),
+    500: ("An unexpected error occurred.", "internal_error"),
+    503: ("A backing service is unavailable; retry shortly.", "service_unavailable"),
+}
+
+
+class JsonErrorMiddleware:
+    """Under /api and /health, any error response that is not already JSON (Django's 404 page
+    for an unknown route, the debug 500 page, an empty 405 from a function view, CSRF's 403)
+    is replaced by the contract's JSON shape, in DEBUG too. Tracebacks never reach clients."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path.startswith(_JSON_PREFIXES)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            status = response.status_code
+            message, code = _STATUS_ERRORS.get(status, ("The request failed.", "error"))
+            replacement = error_response(status, message, code)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    replacement[header] = response[header]
+            return replacement
+        return response

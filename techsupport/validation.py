@@ -1,0 +1,49 @@
+"""Parsing of path and query values shared by every app; failures are 400 in the error shape."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from techsupport.exceptions import ValidationFailed
+
+
+def parse_uuid(value: str, name: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"'{name}' must be a UUID.", code="invalid_id", details={name: "Must be a UUID."}
+        ) from exc
+
+
+def parse_instant(value: str, name: str, *, end_of_day: bool = False) -> datetime:
+    """ISO-8601 date or date-time → aware UTC datetime. A bare date means its first instant
+    (or, with `end_of_day`, its last), so that both bounds of a range are inclusive."""
+    text = (value or "").strip()
+    parsed = None
+    try:
+        parsed = parse_datetime(text.replace("z", "Z"))
+        if parsed is None:
+            day = parse_date(text)
+            if day is not None:
+                parsed = datetime(day.year, day.month, day.day)
+                if end_of_day:
+                    parsed = parsed + timedelta(days=1, microseconds=-1)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationFailed(details={name: "Must be an ISO-8601 date or date-time."})
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_range(params, *, from_key: str = "from", to_key: str = "to") -> tuple[datetime | None, datetime | None]:
+    """Inclusive (from, to) from query params; `from` after `to` is a 400."""
+    start = parse_instant(params[from_key], from_key) if params.get(from_key) else None
+    end = parse_instant(params[to_key], to_key, end_of_day=True) if params.get(to_key) else None
+    if start and end and start > end:
+        raise ValidationFailed("'from' must not be after 'to'.", details={from_key: "Must not be after 'to'."})
+    return start, end

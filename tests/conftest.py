@@ -1,0 +1,95 @@
+"""Shared fixtures. Tests marked `postgres` / `redis` need the real servers: without them they
+are skipped with a reason, or fail when REQUIRE_SERVICES=1 (CI)."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.roles import Role
+from techsupport import mongo
+from tests.accounts.factories import UserFactory
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _service_missing(marker: str) -> str | None:
+    if marker == "postgres" and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return "needs PostgreSQL (set DATABASE_URL)"
+    if marker == "redis" and not settings.REDIS_URL:
+        return "needs Redis (set REDIS_URL)"
+    return None
+
+
+def pytest_runtest_setup(item):
+    for marker in ("postgres", "redis"):
+        if item.get_closest_marker(marker):
+            reason = _service_missing(marker)
+            if reason and REQUIRE_SERVICES:
+                pytest.fail(f"REQUIRE_SERVICES=1 but the test {reason}")
+            if reason:
+                pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def mongo_db():
+    """The document store, emptied around each test (stand-in or real MongoDB)."""
+    db = mongo.get_db()
+    for name in db.list_collection_names():
+        db.drop_collection(name)
+    yield db
+    for name in db.list_collection_names():
+        db.drop_collection(name)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(role=Role.ADMIN, email="root@example.com")
+
+
+@pytest.fixture
+def supervisor(db):
+    return UserFactory(role=Role.SUPERVISOR, email="super@example.com")
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(role=Role.AGENT, level=1, email="agent1@example.com")
+
+
+def client_for(user) -> APIClient:
+    """An API client authenticated as `user` with a real access token."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def supervisor_client(supervisor):
+    return client_for(supervisor)
+
+
+@pytest.fixture
+def agent_client(agent):
+    return client_for(agent)
