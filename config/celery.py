@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_process_shutdown, worker_ready
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -40,3 +40,24 @@ def _unbind_task_context(**kwargs):
     import structlog
 
     structlog.contextvars.clear_contextvars()
+
+
+@worker_ready.connect
+def _start_metrics_exporter(**kwargs):
+    """Workers' metrics reach Prometheus through their own port (CELERY_METRICS_PORT, e.g. 9808):
+    the main process serves the samples its pool processes write to PROMETHEUS_MULTIPROC_DIR."""
+    port = os.environ.get("CELERY_METRICS_PORT")
+    if port:
+        from prometheus_client import start_http_server
+
+        from techsupport.metrics import process_registry
+
+        start_http_server(int(port), registry=process_registry())
+
+
+@worker_process_shutdown.connect
+def _forget_dead_process_metrics(pid=None, **kwargs):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and pid:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from techsupport import health
+from techsupport import health, metrics
 
 api_patterns = [
     path("", include("accounts.urls")),
@@ -20,7 +20,7 @@ urlpatterns = [
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
     path("health/metrics", health.process_metrics, name="health-metrics"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics.metrics_view, name="prometheus-metrics"),
     path("api/", include(api_patterns)),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
