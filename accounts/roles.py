@@ -22,6 +22,22 @@ SUPERVISORS_GROUP = "Supervisors"
 # back-office pages need; the group is synced after every migrate (accounts/apps.py).
 SUPERVISOR_PERMISSIONS: list[str] = [
     "accounts.view_user",
+    # reports: the dashboard in the admin (reports/admin.py)
+    "reports.view_dashboard",
+    # tickets: triage (actions go through the services), client care, SLA tuning
+    "tickets.view_ticket",
+    "tickets.add_ticket",
+    "tickets.change_ticket",
+    "tickets.view_ticketevent",
+    "tickets.view_client",
+    "tickets.add_client",
+    "tickets.change_client",
+    "tickets.view_slapolicy",
+    "tickets.change_slapolicy",
+    # ingestion: watch imports, their row errors and dead letters (retry is ADMIN only)
+    "ingestion.view_importjob",
+    "ingestion.view_importrowerror",
+    "ingestion.view_deadletter",
 ]
 
 

@@ -224,6 +224,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ClientTypeEnum": "tickets.states.ClientType",
+        "TicketStatusEnum": "tickets.states.TicketStatus",
+        "RoleEnum": "accounts.roles.Role",
+    },
 }
 
 # --- Rate limits (django-ratelimit, counters in the cache: Redis when configured) ---------

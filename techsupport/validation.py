@@ -24,13 +24,14 @@ def parse_instant(value: str, name: str, *, end_of_day: bool = False) -> datetim
     text = (value or "").strip()
     parsed = None
     try:
-        parsed = parse_datetime(text.replace("z", "Z"))
-        if parsed is None:
-            day = parse_date(text)
-            if day is not None:
-                parsed = datetime(day.year, day.month, day.day)
-                if end_of_day:
-                    parsed = parsed + timedelta(days=1, microseconds=-1)
+        # A bare date first: parse_datetime accepts one too, as midnight, losing `end_of_day`.
+        day = parse_date(text)
+        if day is not None:
+            parsed = datetime(day.year, day.month, day.day)
+            if end_of_day:
+                parsed = parsed + timedelta(days=1, microseconds=-1)
+        else:
+            parsed = parse_datetime(text.replace("z", "Z"))
     except ValueError:
         parsed = None
     if parsed is None:

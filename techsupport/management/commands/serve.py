@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from reports.services import ticket_logs_embedded_start
 from techsupport import mongo
 from techsupport.periodic import EmbeddedScheduler
 
@@ -24,4 +25,5 @@ class Command(BaseCommand):
             self.stdout.write("Embedded mode: tasks run in-process; periodic tasks on a timer thread.")
         if mongo.is_embedded():
             self.stdout.write("Embedded document store: ticket logs live in this process's memory.")
+            ticket_logs_embedded_start()  # the in-process store starts empty: index and fill it here
         call_command("runserver", f"{host}:{port}", use_reloader=False)

@@ -1,0 +1,141 @@
+"""Aggregation pipelines over `ticket_logs`, as pure functions of the filters.
+
+Each builder returns a list of stages; `reports/selectors.py` runs it and shapes the rows to the
+contract. Rules every builder keeps:
+
+- The first stage is a `$match` holding the filters (`createdAt` range, `clientType`) plus the
+  builder's own predicates, all on indexed fields (see reports/indexes.py), so MongoDB starts
+  from an index range scan instead of a collection scan.
+- Only operators that both MongoDB 7 and the in-process stand-in (mongomock 4.3) implement:
+  `$match`, `$group` with `$sum`/`$avg`, `$cond`, `$switch`, `$eq`/`$lte`/`$gt`, `$subtract`,
+  `$year`, `$month`, `$dateToString`, `$project`, `$sort`, `$limit`. Avoided: `$isoWeek`,
+  `$isoWeekYear`, `$dateTrunc` (not implemented by the stand-in), `$round` (unknown to the
+  stand-in; averages are rounded in Python), `$setWindowFields` and `$densify` (same).
+- Comparisons with a possibly-null field are guarded in `$match` first (`$ne: None`): the
+  stand-in evaluates `{"$lte": [null, 120]}` as true where MongoDB orders null below numbers.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """Inclusive bounds on the log's `createdAt` (aware UTC) and an optional client tier."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    client_type: str | None = None
+
+
+def match_stage(filters: ReportFilters, **predicates) -> dict:
+    """The leading `$match`: tier, then the creation range (the order of the compound index
+    `clientType_createdAt`), then the builder's own predicates (which may replace the tier
+    condition, as sla-compliance does)."""
+    query: dict = {}
+    if filters.client_type:
+        query["clientType"] = filters.client_type
+    created: dict = {}
+    if filters.start is not None:
+        created["$gte"] = filters.start
+    if filters.end is not None:
+        created["$lte"] = filters.end
+    if created:
+        query["createdAt"] = created
+    query.update(predicates)
+    return {"$match": query}
+
+
+_RESOLVED = {"resolutionMinutes": {"$ne": None}}
+
+
+def avg_resolution_pipeline(filters: ReportFilters) -> list[dict]:
+    """Per client type: average resolution minutes and count, over logs that have one.
+    Rows `{_id: clientType, avg, tickets}`, sorted by client type."""
+    return [
+        match_stage(filters, **_RESOLVED),
+        {"$group": {"_id": "$clientType", "avg": {"$avg": "$resolutionMinutes"}, "tickets": {"$sum": 1}}},
+        {"$sort": {"_id": 1}},
+    ]
+
+
+def escalated_per_month_pipeline(filters: ReportFilters) -> list[dict]:
+    """Logs with escalationLevel > 0 per UTC creation month (`$year`/`$month` on a UTC date).
+    Rows `{_id: {year, month}, escalated}`, chronological."""
+    return [
+        match_stage(filters, escalationLevel={"$gt": 0}),
+        {
+            "$group": {
+                "_id": {"year": {"$year": "$createdAt"}, "month": {"$month": "$createdAt"}},
+                "escalated": {"$sum": 1},
+            }
+        },
+        {"$sort": {"_id.year": 1, "_id.month": 1}},
+    ]
+
+
+def top_agents_pipeline(filters: ReportFilters, *, limit: int) -> list[dict]:
+    """Agents by average resolution minutes, fastest first, ties by agent id; only logs with an
+    agent and a resolution time. Sorted on the unrounded average. Rows `{_id: agentId, avg,
+    tickets}`."""
+    return [
+        match_stage(filters, agentId={"$ne": None}, **_RESOLVED),
+        {"$group": {"_id": "$agentId", "avg": {"$avg": "$resolutionMinutes"}, "tickets": {"$sum": 1}}},
+        {"$sort": {"avg": 1, "_id": 1}},
+        {"$limit": limit},
+    ]
+
+
+def weekly_status_pipeline(filters: ReportFilters) -> list[dict]:
+    """Counts per UTC creation *day* and status. `$isoWeek` is missing from the stand-in, so
+    the selector folds days into ISO weeks (Monday) in Python: at most 7 x statuses groups per
+    week, however many documents. Rows `{_id: {day: "YYYY-MM-DD", status}, tickets}`."""
+    return [
+        match_stage(filters),
+        {
+            "$group": {
+                "_id": {"day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$createdAt"}}, "status": "$status"},
+                "tickets": {"$sum": 1},
+            }
+        },
+        {"$sort": {"_id.day": 1, "_id.status": 1}},
+    ]
+
+
+def sla_compliance_pipeline(filters: ReportFilters, *, target_minutes: dict[str, float]) -> list[dict]:
+    """Per client type, over logs with a resolution time, judged against that tier's target:
+    within SLA when `resolutionMinutes <= target`; the overrun of the others is averaged
+    (`$avg` skips the nulls of the ones within SLA; null when none overran). Tiers without a
+    target are left out (the `$in` on clientType). Rows `{_id: clientType, tickets, withinSla,
+    avgOverrun}`, sorted by client type."""
+    tiers = sorted(target_minutes)
+    if filters.client_type:
+        tiers = [tier for tier in tiers if tier == filters.client_type]
+    target = {
+        "$switch": {
+            "branches": [{"case": {"$eq": ["$clientType", tier]}, "then": target_minutes[tier]} for tier in tiers],
+            "default": None,
+        }
+    }
+    return [
+        # The tier list replaces the single-tier filter (already narrowed to it above).
+        match_stage(filters, clientType={"$in": tiers}, **_RESOLVED),
+        {"$addFields": {"_target": target}},
+        {
+            "$group": {
+                "_id": "$clientType",
+                "tickets": {"$sum": 1},
+                "withinSla": {"$sum": {"$cond": [{"$lte": ["$resolutionMinutes", "$_target"]}, 1, 0]}},
+                "avgOverrun": {
+                    "$avg": {
+                        "$cond": [
+                            {"$gt": ["$resolutionMinutes", "$_target"]},
+                            {"$subtract": ["$resolutionMinutes", "$_target"]},
+                            None,
+                        ]
+                    }
+                },
+            }
+        },
+        {"$sort": {"_id": 1}},
+    ]

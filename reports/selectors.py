@@ -1,0 +1,212 @@
+"""Reads behind the reports: run the pipelines of reports/pipelines.py on `ticket_logs` and shape
+the rows to the contract (camelCase keys, averages rounded to 2 decimals, sorted as stated).
+
+The API, `manage.py generate_report` and the admin dashboard all go through `report_run`.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Q
+
+from accounts.models import User
+from ingestion.selectors import import_job_list_latest
+from ingestion.serializers import ImportJobStatusOutput
+from reports import pipelines
+from reports.pipelines import ReportFilters
+from techsupport.mongo import get_db
+from techsupport.ticket_logs import COLLECTION
+from tickets import sla
+from tickets.models import SlaPolicy, Ticket
+from tickets.selectors import breached_q
+from tickets.services import sla_policy_values
+from tickets.states import CLOCK_STOPPED, ClientType
+
+DEFAULT_TOP_AGENTS_LIMIT = 5
+LAST_PROCESSES_LIMIT = 10
+
+
+def _aggregate(pipeline: list[dict]) -> list[dict]:
+    return list(get_db()[COLLECTION].aggregate(pipeline))
+
+
+def _round(value: float | None, places: int = 2) -> float | None:
+    return None if value is None else round(float(value), places)
+
+
+def report_avg_resolution(*, filters: ReportFilters) -> list[dict]:
+    return [
+        {"clientType": row["_id"], "avgResolutionMinutes": _round(row["avg"]), "tickets": row["tickets"]}
+        for row in _aggregate(pipelines.avg_resolution_pipeline(filters))
+    ]
+
+
+def report_escalated_per_month(*, filters: ReportFilters) -> list[dict]:
+    return [
+        {"year": row["_id"]["year"], "month": row["_id"]["month"], "escalated": row["escalated"]}
+        for row in _aggregate(pipelines.escalated_per_month_pipeline(filters))
+    ]
+
+
+def report_top_agents(*, filters: ReportFilters, limit: int = DEFAULT_TOP_AGENTS_LIMIT) -> list[dict]:
+    return [
+        {"agentId": row["_id"], "avgResolutionMinutes": _round(row["avg"]), "tickets": row["tickets"]}
+        for row in _aggregate(pipelines.top_agents_pipeline(filters, limit=limit))
+    ]
+
+
+def iso_week_monday(day: date) -> date:
+    """The Monday that starts `day`'s ISO week (2025-01-01 → 2024-12-30)."""
+    return day - timedelta(days=day.weekday())
+
+
+def report_weekly_status(*, filters: ReportFilters) -> list[dict]:
+    weeks: dict[tuple[str, str], int] = defaultdict(int)
+    for row in _aggregate(pipelines.weekly_status_pipeline(filters)):
+        monday = iso_week_monday(date.fromisoformat(row["_id"]["day"]))
+        weeks[(monday.isoformat(), row["_id"]["status"])] += row["tickets"]
+    return [
+        {"weekStart": week_start, "status": status, "tickets": tickets}
+        for (week_start, status), tickets in sorted(weeks.items())
+    ]
+
+
+def sla_target_minutes_by_tier() -> dict[str, float]:
+    """SLA target per client tier, in minutes, from the policies editable in the admin; a tier
+    without a policy row falls back to the contract's default, as the SLA clock does."""
+    targets = {tier: policy.target_hours * 60 for tier, policy in sla.DEFAULT_POLICIES.items()}
+    for policy in SlaPolicy.objects.only("client_type", "target_hours"):
+        targets[policy.client_type] = float(policy.target_hours) * 60
+    return targets
+
+
+def report_sla_compliance(*, filters: ReportFilters) -> list[dict]:
+    """`complianceRate` is withinSla / tickets as a fraction 0..1 rounded to 4 places;
+    `avgOverrunMinutes` averages (resolutionMinutes - target) over the tickets beyond the target,
+    null when none."""
+    targets = sla_target_minutes_by_tier()
+    return [
+        {
+            "clientType": row["_id"],
+            "tickets": row["tickets"],
+            "withinSla": row["withinSla"],
+            "complianceRate": round(row["withinSla"] / row["tickets"], 4),
+            "avgOverrunMinutes": _round(row["avgOverrun"]),
+        }
+        for row in _aggregate(pipelines.sla_compliance_pipeline(filters, target_minutes=targets))
+    ]
+
+
+def report_last_processes() -> list[dict]:
+    """The latest import jobs in the shape of `GET /api/files/status/{id}`. Import jobs are not
+    ticket logs: the date and tier filters do not apply."""
+    return list(ImportJobStatusOutput(import_job_list_latest(limit=LAST_PROCESSES_LIMIT), many=True).data)
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    run: Callable[[ReportFilters, int], list[dict]]
+
+
+REPORTS: dict[str, Report] = {
+    report.name: report
+    for report in (
+        Report(
+            "avg-resolution",
+            "Average resolution time per client type",
+            ("clientType", "avgResolutionMinutes", "tickets"),
+            lambda filters, limit: report_avg_resolution(filters=filters),
+        ),
+        Report(
+            "escalated-per-month",
+            "Escalated tickets per month",
+            ("year", "month", "escalated"),
+            lambda filters, limit: report_escalated_per_month(filters=filters),
+        ),
+        Report(
+            "top-agents",
+            "Fastest agents",
+            ("agentId", "avgResolutionMinutes", "tickets"),
+            lambda filters, limit: report_top_agents(filters=filters, limit=limit),
+        ),
+        Report(
+            "weekly-status",
+            "Tickets per ISO week and status",
+            ("weekStart", "status", "tickets"),
+            lambda filters, limit: report_weekly_status(filters=filters),
+        ),
+        Report(
+            "sla-compliance",
+            "SLA compliance per client type",
+            ("clientType", "tickets", "withinSla", "complianceRate", "avgOverrunMinutes"),
+            lambda filters, limit: report_sla_compliance(filters=filters),
+        ),
+        Report(
+            "last-processes",
+            "Latest import processes",
+            # `errors` is a list: the JSON carries it, flat exports leave it out.
+            (
+                "processId",
+                "filename",
+                "status",
+                "total",
+                "processed",
+                "failed",
+                "progress",
+                "startedAt",
+                "finishedAt",
+                "createdAt",
+            ),
+            lambda filters, limit: report_last_processes(),
+        ),
+    )
+}
+
+
+def report_run(name: str, *, filters: ReportFilters, limit: int = DEFAULT_TOP_AGENTS_LIMIT) -> list[dict]:
+    """Rows of the named report (a key of REPORTS; KeyError otherwise)."""
+    return REPORTS[name].run(filters, limit)
+
+
+def ticket_open_summary(*, now: datetime) -> list[dict]:
+    """Live tickets whose SLA clock runs, per tier and status, with how many have breached and
+    how many are at risk (past the warning threshold of their tier's policy, not yet due) -
+    one grouped query, for the dashboard."""
+    breached = breached_q(now)
+    at_risk = Q(pk__in=[])
+    for tier in ClientType.values:
+        policy = sla_policy_values(tier)
+        horizon = now + timedelta(hours=policy.target_hours * (1 - policy.warning_threshold))
+        at_risk |= Q(client__type=tier, sla_due_at__gte=now, sla_due_at__lte=horizon)
+    rows = (
+        Ticket.objects.alive()
+        .exclude(status__in=CLOCK_STOPPED)
+        .values("client__type", "status")
+        .annotate(
+            tickets=Count("id"),
+            breached=Count("id", filter=breached),
+            at_risk=Count("id", filter=at_risk & ~breached),
+        )
+        .order_by("client__type", "status")
+    )
+    return [
+        {
+            "clientType": row["client__type"],
+            "status": row["status"],
+            "tickets": row["tickets"],
+            "breached": row["breached"],
+            "atRisk": row["at_risk"],
+        }
+        for row in rows
+    ]
+
+
+def agent_names(agent_ids: list[str]) -> dict[str, str]:
+    """Display names of the agents in a report (ids from imported logs may be unknown here)."""
+    users = User.objects.filter(pk__in=agent_ids).only("id", "name", "email")
+    return {str(user.pk): user.name or user.email for user in users}

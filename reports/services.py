@@ -1,0 +1,136 @@
+"""Writes of the reports app: the live projection of tickets into `ticket_logs`.
+
+Transactional outbox (docs/adr/0005-reports-pipelines.md, DESIGN.md): the status change inserts
+a `TicketLogProjection` row in its own transaction; on commit the delivery task is enqueued with
+the row id (fast path); `ticket_log_projection_redrive` re-enqueues rows still undelivered after
+REDRIVE_AFTER (slow path: a crash between commit and enqueue, the broker down at that moment,
+MongoDB down for longer than the task's retries). A MongoDB outage never blocks a status change.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from reports.models import TicketLogProjection
+from techsupport.mongo import get_db
+from techsupport.ticket_logs import COLLECTION, ticket_log_document
+from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+
+REDRIVE_AFTER = timedelta(minutes=5)
+REDRIVE_BATCH = 500
+LIVE_SOURCE = "live"
+
+
+def _enqueue(projection_id: int) -> None:
+    from reports.tasks import ticket_log_project_task
+
+    ticket_log_project_task.delay(projection_id)
+
+
+def ticket_log_projection_enqueue(*, ticket: Ticket) -> TicketLogProjection:
+    """Records "project this ticket" in the caller's transaction and enqueues the delivery once
+    it commits (nothing is enqueued if it rolls back). A failing enqueue (broker down) is logged,
+    not raised: the row stays pending and the re-drive picks it up."""
+    projection = TicketLogProjection.objects.create(ticket=ticket)
+    transaction.on_commit(lambda: _enqueue(projection.pk), robust=True)
+    return projection
+
+
+def ticket_log_document_for(ticket: Ticket) -> dict:
+    return ticket_log_document(
+        ticket_id=ticket.pk,
+        client_id=ticket.client_id,
+        client_type=ticket.client.type,
+        created_at=ticket.created_at,
+        resolved_at=ticket.resolved_at,
+        agent_id=ticket.agent_id,
+        escalation_level=ticket.escalation_level,
+        status=ticket.status,
+        source=LIVE_SOURCE,
+        updated_at=ticket.updated_at,
+    )
+
+
+def ticket_log_projection_deliver(*, projection_id: int, now: datetime | None = None) -> bool:
+    """Upserts the ticket's *current* state into `ticket_logs` (replace by `_id` = ticket id, so
+    a repeated or late delivery converges on the latest state) and marks the row delivered.
+    Returns False when there was nothing to do (unknown or already delivered row). A MongoDB
+    error is recorded on the row (attempts, last_error) and re-raised for the task to retry."""
+    now = now or timezone.now()
+    projection = TicketLogProjection.objects.select_related("ticket__client").filter(pk=projection_id).first()
+    if projection is None or projection.status == TicketLogProjection.Status.DELIVERED:
+        return False
+    document = ticket_log_document_for(projection.ticket)
+    try:
+        get_db()[COLLECTION].replace_one({"_id": document["_id"]}, document, upsert=True)
+    except Exception as exc:
+        TicketLogProjection.objects.filter(pk=projection_id).update(
+            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=now
+        )
+        raise
+    TicketLogProjection.objects.filter(pk=projection_id).update(
+        status=TicketLogProjection.Status.DELIVERED,
+        attempts=F("attempts") + 1,
+        last_error="",
+        delivered_at=now,
+        updated_at=now,
+    )
+    return True
+
+
+def ticket_log_projection_fail(*, projection_id: int) -> None:
+    """The task gave up (retries exhausted): `failed` until the re-drive tries again."""
+    TicketLogProjection.objects.filter(pk=projection_id).exclude(status=TicketLogProjection.Status.DELIVERED).update(
+        status=TicketLogProjection.Status.FAILED, updated_at=timezone.now()
+    )
+
+
+def ticket_log_projection_redrive(*, now: datetime | None = None) -> int:
+    """Re-enqueues up to REDRIVE_BATCH rows not delivered and untouched for REDRIVE_AFTER;
+    returns how many. Touching `updated_at` keeps the next run from re-enqueuing them again
+    while they wait in the queue."""
+    now = now or timezone.now()
+    ids = list(
+        TicketLogProjection.objects.exclude(status=TicketLogProjection.Status.DELIVERED)
+        .filter(updated_at__lte=now - REDRIVE_AFTER)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:REDRIVE_BATCH]
+    )
+    if not ids:
+        return 0
+    TicketLogProjection.objects.filter(pk__in=ids).update(status=TicketLogProjection.Status.PENDING, updated_at=now)
+    for projection_id in ids:
+        try:
+            _enqueue(projection_id)
+        except Exception:  # broker down: the rows stay pending for the next run
+            logger.exception("could not enqueue a ticket log projection", extra={"projection_id": projection_id})
+            break
+    return len(ids)
+
+
+def ticket_logs_embedded_start() -> int:
+    """Embedded mode only, when the server starts: its in-process document store is new and
+    empty while the SQLite tickets persist (and `seed_demo` projected into the store of its own
+    process). Creates the indexes and re-projects, with their current state, every ticket that
+    has an outbox row, so the reports agree with the tickets. Returns how many."""
+    from pymongo.errors import BulkWriteError
+
+    from reports.indexes import ticket_log_indexes_ensure
+
+    ticket_log_indexes_ensure()
+    projected = TicketLogProjection.objects.values("ticket_id")
+    tickets = Ticket.objects.filter(pk__in=projected).select_related("client")
+    documents = [ticket_log_document_for(ticket) for ticket in tickets.iterator(chunk_size=2000)]
+    if not documents:
+        return 0
+    try:
+        get_db()[COLLECTION].insert_many(documents, ordered=False)
+    except BulkWriteError as exc:  # a document already there is already current
+        if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+            raise
+    return len(documents)

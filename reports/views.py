@@ -1,0 +1,76 @@
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from reports import selectors
+from reports.exports import export_filename, rows_to_csv
+from reports.serializers import ROW_SERIALIZERS, ReportQueryInput
+from techsupport.exceptions import NotFound
+from techsupport.permissions import IsAdminOrSupervisor
+
+
+class _QueryFormatIsOurs(DefaultContentNegotiation):
+    """`?format=` is the report's export format (json|csv), validated by ReportQueryInput,
+    not DRF's renderer override (which would 404 on `csv`)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ReportView(APIView):
+    """GET /api/reports/<name>: `{"data": [...]}`, or a CSV download with `?format=csv`."""
+
+    permission_classes = [IsAdminOrSupervisor]
+    content_negotiation_class = _QueryFormatIsOurs
+    report_name = ""
+
+    def get(self, request):
+        query = ReportQueryInput(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        report = selectors.REPORTS[self.report_name]
+        rows = selectors.report_run(report.name, filters=params["filters"], limit=params["limit"])
+        if params["format"] == "csv":
+            response = HttpResponse(rows_to_csv(report.columns, rows), content_type="text/csv; charset=utf-8")
+            filename = export_filename(report.name, params["filters"], "csv")
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        return Response({"data": rows})
+
+
+def _report_view(name: str) -> type[ReportView]:
+    report = selectors.REPORTS[name]
+    envelope = inline_serializer(
+        name=f"{ROW_SERIALIZERS[name].__name__}Report", fields={"data": ROW_SERIALIZERS[name](many=True)}
+    )
+
+    # A function of its own per report: extend_schema annotates the function object it wraps.
+    def get(self, request):
+        return ReportView.get(self, request)
+
+    schema = extend_schema(
+        operation_id=f"reports_{name.replace('-', '_')}",
+        summary=report.title,
+        tags=["reports"],
+        parameters=[ReportQueryInput],
+        responses={
+            200: OpenApiResponse(envelope, description="JSON rows; with `format=csv` a text/csv attachment."),
+            400: OpenApiResponse(description="Invalid filter (`validation_error`)."),
+        },
+    )
+    return type(f"Report_{name.replace('-', '_')}", (ReportView,), {"report_name": name, "get": schema(get)})
+
+
+REPORT_VIEWS = {name: _report_view(name) for name in selectors.REPORTS}
+
+
+class UnknownReportView(APIView):
+    permission_classes = [IsAdminOrSupervisor]
+
+    @extend_schema(exclude=True)
+    def get(self, request, name):
+        raise NotFound(
+            f"There is no report named '{name}'.", code="report_not_found", details={"reports": list(selectors.REPORTS)}
+        )

@@ -1,0 +1,243 @@
+"""Each report against a hand-built set of logs, with exact numbers."""
+
+from datetime import date
+
+import pytest
+
+from reports import selectors
+from reports.pipelines import ReportFilters
+from techsupport.validation import parse_range
+from tests.reports.factories import agent_id, at, insert_logs, log_doc
+from tickets.models import SlaPolicy
+
+
+def filters(**params) -> ReportFilters:
+    client_type = params.pop("clientType", None)
+    start, end = parse_range(params)
+    return ReportFilters(start=start, end=end, client_type=client_type)
+
+
+# --- avg-resolution -------------------------------------------------------------------------
+@pytest.fixture
+def resolution_logs():
+    insert_logs(
+        log_doc("2024-01-10 00:00", client_type="VIP", minutes=60),
+        log_doc("2024-03-05 23:59", client_type="VIP", minutes=90),
+        log_doc("2024-02-01 12:00", client_type="VIP"),  # not resolved: left out
+        log_doc("2024-01-15 10:00", client_type="NORMAL", minutes=100),
+        log_doc("2024-02-15 10:00", client_type="NORMAL", minutes=200),
+        log_doc("2024-04-01 10:00", client_type="NORMAL", minutes=301),
+    )
+
+
+def test_avg_resolution_per_client_type(resolution_logs):
+    assert selectors.report_avg_resolution(filters=filters()) == [
+        {"clientType": "NORMAL", "avgResolutionMinutes": 200.33, "tickets": 3},
+        {"clientType": "VIP", "avgResolutionMinutes": 75.0, "tickets": 2},
+    ]
+
+
+def test_avg_resolution_range_is_inclusive_on_both_days(resolution_logs):
+    rows = selectors.report_avg_resolution(filters=filters(**{"from": "2024-01-10", "to": "2024-03-05"}))
+
+    assert rows == [
+        {"clientType": "NORMAL", "avgResolutionMinutes": 150.0, "tickets": 2},
+        {"clientType": "VIP", "avgResolutionMinutes": 75.0, "tickets": 2},
+    ]
+
+
+def test_avg_resolution_range_excludes_outside_instants(resolution_logs):
+    rows = selectors.report_avg_resolution(
+        filters=filters(**{"from": "2024-01-10T00:00:01Z", "to": "2024-03-05T23:58:59Z"})
+    )
+
+    assert rows == [{"clientType": "NORMAL", "avgResolutionMinutes": 150.0, "tickets": 2}]
+
+
+def test_avg_resolution_by_client_type(resolution_logs):
+    assert selectors.report_avg_resolution(filters=filters(clientType="VIP")) == [
+        {"clientType": "VIP", "avgResolutionMinutes": 75.0, "tickets": 2}
+    ]
+
+
+def test_reports_are_empty_without_matching_logs(db, resolution_logs):
+    empty = filters(**{"from": "2030-01-01"})
+
+    for name in ("avg-resolution", "escalated-per-month", "top-agents", "weekly-status", "sla-compliance"):
+        assert selectors.report_run(name, filters=empty) == []
+
+
+def test_reports_are_empty_on_an_empty_collection(db):
+    for name in ("avg-resolution", "escalated-per-month", "top-agents", "weekly-status", "sla-compliance"):
+        assert selectors.report_run(name, filters=ReportFilters()) == []
+
+
+# --- escalated-per-month -------------------------------------------------------------------
+@pytest.fixture
+def escalation_logs():
+    insert_logs(
+        log_doc("2023-12-15 10:00", client_type="VIP", escalation=1),
+        log_doc("2024-01-31 23:59:59", escalation=1),
+        log_doc("2024-02-01 00:00", escalation=2),
+        log_doc("2024-02-10 10:00", escalation=0),
+        log_doc("2024-02-20 10:00", client_type="VIP", escalation=3, minutes=30),
+    )
+
+
+def test_escalated_per_month_is_chronological_across_years(escalation_logs):
+    assert selectors.report_escalated_per_month(filters=filters()) == [
+        {"year": 2023, "month": 12, "escalated": 1},
+        {"year": 2024, "month": 1, "escalated": 1},
+        {"year": 2024, "month": 2, "escalated": 2},
+    ]
+
+
+def test_escalated_per_month_filters(escalation_logs):
+    assert selectors.report_escalated_per_month(filters=filters(clientType="VIP")) == [
+        {"year": 2023, "month": 12, "escalated": 1},
+        {"year": 2024, "month": 2, "escalated": 1},
+    ]
+    assert selectors.report_escalated_per_month(filters=filters(**{"from": "2024-02-01", "to": "2024-02-01"})) == [
+        {"year": 2024, "month": 2, "escalated": 1}
+    ]
+
+
+# --- top-agents ------------------------------------------------------------------------------
+@pytest.fixture
+def agent_logs():
+    insert_logs(
+        log_doc("2024-05-01 10:00", agent=3, minutes=10),
+        log_doc("2024-05-02 10:00", agent=3, minutes=20),
+        log_doc("2024-05-03 10:00", agent=1, minutes=15),
+        log_doc("2024-05-04 10:00", agent=2, minutes=5),
+        log_doc("2024-05-05 10:00", agent=4, minutes=100),
+        log_doc("2024-05-06 10:00", agent=5),  # not resolved: left out
+        log_doc("2024-05-07 10:00", minutes=1),  # no agent: left out
+        log_doc("2024-05-08 10:00", agent=6, minutes=40),
+        log_doc("2024-05-09 10:00", agent=7, minutes=50.555, client_type="VIP"),
+    )
+
+
+def test_top_agents_fastest_first_ties_by_agent_id_default_limit(agent_logs):
+    assert selectors.report_top_agents(filters=filters()) == [
+        {"agentId": agent_id(2), "avgResolutionMinutes": 5.0, "tickets": 1},
+        {"agentId": agent_id(1), "avgResolutionMinutes": 15.0, "tickets": 1},
+        {"agentId": agent_id(3), "avgResolutionMinutes": 15.0, "tickets": 2},
+        {"agentId": agent_id(6), "avgResolutionMinutes": 40.0, "tickets": 1},
+        {"agentId": agent_id(7), "avgResolutionMinutes": 50.55, "tickets": 1},
+    ]
+
+
+def test_top_agents_limit(agent_logs):
+    assert [row["agentId"] for row in selectors.report_top_agents(filters=filters(), limit=2)] == [
+        agent_id(2),
+        agent_id(1),
+    ]
+    assert len(selectors.report_top_agents(filters=filters(), limit=100)) == 6
+
+
+def test_top_agents_filters(agent_logs):
+    assert selectors.report_top_agents(filters=filters(clientType="VIP")) == [
+        {"agentId": agent_id(7), "avgResolutionMinutes": 50.55, "tickets": 1}
+    ]
+    rows = selectors.report_top_agents(filters=filters(**{"from": "2024-05-02", "to": "2024-05-03"}))
+    assert rows == [
+        {"agentId": agent_id(1), "avgResolutionMinutes": 15.0, "tickets": 1},
+        {"agentId": agent_id(3), "avgResolutionMinutes": 20.0, "tickets": 1},
+    ]
+
+
+# --- weekly-status ---------------------------------------------------------------------------
+def test_iso_week_monday_crosses_the_year():
+    assert selectors.iso_week_monday(date(2025, 1, 1)) == date(2024, 12, 30)
+    assert selectors.iso_week_monday(date(2024, 12, 29)) == date(2024, 12, 23)
+    assert selectors.iso_week_monday(date(2025, 1, 6)) == date(2025, 1, 6)
+
+
+@pytest.fixture
+def weekly_logs():
+    insert_logs(
+        log_doc("2024-12-29 23:59", status="OPEN"),  # Sunday: week of Mon 2024-12-23
+        log_doc("2024-12-30 00:00", status="OPEN"),  # Monday of ISO week 1 of 2025
+        log_doc("2024-12-31 10:00", status="ESCALATED", client_type="VIP"),
+        log_doc("2025-01-01 10:00", status="OPEN"),
+        log_doc("2025-01-05 23:59:59", status="RESOLVED", minutes=1),
+        log_doc("2025-01-06 00:00", status="CLOSED", minutes=1),
+    )
+
+
+def test_weekly_status_groups_by_iso_week_then_status(weekly_logs):
+    assert selectors.report_weekly_status(filters=filters()) == [
+        {"weekStart": "2024-12-23", "status": "OPEN", "tickets": 1},
+        {"weekStart": "2024-12-30", "status": "ESCALATED", "tickets": 1},
+        {"weekStart": "2024-12-30", "status": "OPEN", "tickets": 2},
+        {"weekStart": "2024-12-30", "status": "RESOLVED", "tickets": 1},
+        {"weekStart": "2025-01-06", "status": "CLOSED", "tickets": 1},
+    ]
+
+
+def test_weekly_status_filters(weekly_logs):
+    assert selectors.report_weekly_status(filters=filters(**{"from": "2024-12-30", "to": "2025-01-05"})) == [
+        {"weekStart": "2024-12-30", "status": "ESCALATED", "tickets": 1},
+        {"weekStart": "2024-12-30", "status": "OPEN", "tickets": 2},
+        {"weekStart": "2024-12-30", "status": "RESOLVED", "tickets": 1},
+    ]
+    assert selectors.report_weekly_status(filters=filters(clientType="VIP")) == [
+        {"weekStart": "2024-12-30", "status": "ESCALATED", "tickets": 1}
+    ]
+
+
+# --- sla-compliance --------------------------------------------------------------------------
+@pytest.fixture
+def sla_logs(db):
+    insert_logs(
+        log_doc("2024-06-01 10:00", client_type="VIP", minutes=120),  # exactly on target: within
+        log_doc("2024-06-02 10:00", client_type="VIP", minutes=60),
+        log_doc("2024-06-03 10:00", client_type="VIP", minutes=150),  # 30 over
+        log_doc("2024-06-04 10:00", client_type="VIP", minutes=200),  # 80 over
+        log_doc("2024-06-05 10:00", client_type="VIP"),  # not resolved: left out
+        log_doc("2024-06-01 10:00", client_type="NORMAL", minutes=1440),
+        log_doc("2024-06-02 10:00", client_type="NORMAL", minutes=1000),
+        log_doc("2024-06-03 10:00", client_type="NORMAL", minutes=1500),  # 60 over
+    )
+
+
+def test_sla_target_minutes_from_the_policies(db):
+    assert selectors.sla_target_minutes_by_tier() == {"NORMAL": 1440.0, "VIP": 120.0}
+
+
+def test_sla_compliance_against_default_policies(sla_logs):
+    assert selectors.report_sla_compliance(filters=filters()) == [
+        {"clientType": "NORMAL", "tickets": 3, "withinSla": 2, "complianceRate": 0.6667, "avgOverrunMinutes": 60.0},
+        {"clientType": "VIP", "tickets": 4, "withinSla": 2, "complianceRate": 0.5, "avgOverrunMinutes": 55.0},
+    ]
+
+
+def test_sla_compliance_follows_an_edited_policy(sla_logs):
+    SlaPolicy.objects.filter(client_type="NORMAL").update(target_hours=48)
+
+    assert selectors.report_sla_compliance(filters=filters(clientType="NORMAL")) == [
+        {"clientType": "NORMAL", "tickets": 3, "withinSla": 3, "complianceRate": 1.0, "avgOverrunMinutes": None}
+    ]
+
+
+def test_sla_compliance_filters_by_range(sla_logs):
+    assert selectors.report_sla_compliance(filters=filters(**{"from": "2024-06-03", "to": "2024-06-03"})) == [
+        {"clientType": "NORMAL", "tickets": 1, "withinSla": 0, "complianceRate": 0.0, "avgOverrunMinutes": 60.0},
+        {"clientType": "VIP", "tickets": 1, "withinSla": 0, "complianceRate": 0.0, "avgOverrunMinutes": 30.0},
+    ]
+
+
+def test_sla_compliance_falls_back_to_the_default_target_without_policy(sla_logs):
+    SlaPolicy.objects.filter(client_type="VIP").update(target_hours=10)
+    assert selectors.report_sla_compliance(filters=filters(clientType="VIP"))[0]["withinSla"] == 4
+
+    SlaPolicy.objects.filter(client_type="VIP").delete()
+
+    assert selectors.report_sla_compliance(filters=filters(clientType="VIP")) == [
+        {"clientType": "VIP", "tickets": 4, "withinSla": 2, "complianceRate": 0.5, "avgOverrunMinutes": 55.0}
+    ]
+
+
+def test_log_timestamps_are_utc():
+    assert at("2024-01-01 00:00").utcoffset().total_seconds() == 0
