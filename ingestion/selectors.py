@@ -1,0 +1,73 @@
+"""Reads of import jobs, row errors, dead letters and queue depth."""
+
+import structlog
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+
+from ingestion.models import DeadLetter, ImportJob, ImportRowError
+
+logger = structlog.get_logger(__name__)
+
+STATUS_ERRORS_LIMIT = 20
+INSPECT_TIMEOUT_S = 1.0
+
+
+def _with_first_errors(jobs: QuerySet) -> QuerySet:
+    """Each job gets `first_errors` (its first row errors by row) in one extra query."""
+    first = ImportRowError.objects.order_by("row_no", "id")[:STATUS_ERRORS_LIMIT]
+    return jobs.prefetch_related(Prefetch("row_errors", queryset=first, to_attr="first_errors"))
+
+
+def import_job_get(job_id) -> ImportJob | None:
+    """The job with `first_errors` attached, or None."""
+    return _with_first_errors(ImportJob.objects.filter(pk=job_id)).first()
+
+
+def import_job_list() -> QuerySet:
+    """All jobs, newest first, each with `first_errors`."""
+    return _with_first_errors(ImportJob.objects.order_by("-created_at", "-id"))
+
+
+def import_job_list_latest(limit: int = 10) -> list[ImportJob]:
+    """The `limit` latest jobs, newest first, ready for `ImportJobStatusOutput` (the
+    `last-processes` report)."""
+    return list(import_job_list()[:limit])
+
+
+def import_row_errors(job: ImportJob) -> QuerySet:
+    """Every row error of a job, by row."""
+    return ImportRowError.objects.filter(job=job).order_by("row_no", "id")
+
+
+def dead_letter_list() -> QuerySet:
+    return DeadLetter.objects.order_by("-created_at", "-id")
+
+
+def dead_letter_get(dead_letter_id) -> DeadLetter | None:
+    return DeadLetter.objects.select_related("job").filter(pk=dead_letter_id).first()
+
+
+def queue_stats() -> dict:
+    """{"queues": {name: {"waiting", "active"}}, "deadLetter": N}.
+
+    `waiting` is the length of the queue's list in the Redis broker (messages not yet taken by a
+    worker). `active` is what workers report as executing, per queue, via `celery inspect` with a
+    short timeout — a worker that does not answer in time is not counted. In embedded mode tasks
+    run inside the request that enqueues them, so nothing is ever waiting or active: both are 0.
+    Raises redis/kombu connection errors when the broker is down (the API answers 503)."""
+    names = list(settings.CELERY_TASK_QUEUES_NAMES)
+    queues = {name: {"waiting": 0, "active": 0} for name in names}
+    if settings.REDIS_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
+        from config.celery import app
+
+        with app.connection_for_read() as connection:
+            client = connection.default_channel.client
+            for name in names:
+                queues[name]["waiting"] = int(client.llen(name))
+        replies = app.control.inspect(timeout=INSPECT_TIMEOUT_S).active() or {}
+        for tasks in replies.values():
+            for task in tasks or []:
+                queue = (task.get("delivery_info") or {}).get("routing_key")
+                if queue in queues:
+                    queues[queue]["active"] += 1
+    return {"queues": queues, "deadLetter": DeadLetter.objects.count()}

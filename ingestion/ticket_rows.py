@@ -1,0 +1,249 @@
+"""The ticket-log sheet: its columns, the header mapping and the validation of one row.
+
+Split and chunk tasks exchange rows as plain JSON lists in the canonical column order below
+(`COLUMNS`), so messages are small and readable in the dead-letter payload. Dates travel as ISO
+text, Excel serial numbers as numbers. All rules for a row live here, as pure functions.
+"""
+
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.utils.dateparse import parse_date, parse_datetime
+
+from ingestion.models import ImportRowError
+from tickets.states import ClientType, TicketStatus
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the canonical (Spanish) name, used in row errors
+    aliases: tuple[str, ...]
+    required_value: bool = True
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("ticket_id", ("ticket_id",)),
+    Column("client_id", ("client_id",)),
+    Column("tipo_cliente", ("tipo_cliente", "client_type")),
+    Column("fecha_creacion", ("fecha_creacion", "created_at")),
+    Column("fecha_resolucion", ("fecha_resolucion", "resolved_at"), required_value=False),
+    Column("agente_id", ("agente_id", "agent_id"), required_value=False),
+    Column("nivel_escalamiento", ("nivel_escalamiento", "escalation_level")),
+    Column("estado", ("estado", "status")),
+)
+COLUMN_KEYS = tuple(column.key for column in COLUMNS)
+TICKET_ID, CLIENT_ID, CLIENT_TYPE, CREATED_AT, RESOLVED_AT, AGENT_ID, ESCALATION, STATUS = range(len(COLUMNS))
+_ALIAS_TO_INDEX = {alias: index for index, column in enumerate(COLUMNS) for alias in column.aliases}
+
+# Excel's day 0 for the 1900 date system (1899-12-30 absorbs the fictitious 1900-02-29).
+_EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
+# Serial numbers for 1900-01-01 .. 9999-12-31.
+_EXCEL_SERIAL_RANGE = (1, 2_958_465)
+MAX_ESCALATION_LEVEL = 2**31 - 1
+_CLIENT_TYPES = {value.upper(): value for value in ClientType.values}
+_STATUSES = {value.upper(): value for value in TicketStatus.values}
+
+
+class HeaderError(Exception):
+    pass
+
+
+def map_header(cells: list) -> list[int]:
+    """Header cells → for each canonical column, its index in the sheet row. Names are matched
+    case-insensitively after trimming; Spanish names and English aliases both work; other
+    columns are ignored. Raises HeaderError naming every missing (or repeated) column."""
+    found: dict[int, int] = {}
+    repeated: list[str] = []
+    for position, cell in enumerate(cells):
+        name = str(cell).strip().lower() if cell is not None else ""
+        index = _ALIAS_TO_INDEX.get(name)
+        if index is None:
+            continue
+        if index in found:
+            repeated.append(COLUMNS[index].key)
+        found[index] = position
+    missing = [column.key for index, column in enumerate(COLUMNS) if index not in found]
+    if missing:
+        names = ", ".join(missing)
+        noun = "column" if len(missing) == 1 else "columns"
+        raise HeaderError(f"The first row is missing the required {noun}: {names}.")
+    if repeated:
+        raise HeaderError(f"The first row names a column twice: {', '.join(sorted(set(repeated)))}.")
+    return [found[index] for index in range(len(COLUMNS))]
+
+
+def to_wire(value):
+    """A cell value as a JSON-able value for the chunk message."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        # calamine reads every number as a float; whole numbers travel (and show) as integers.
+        if not math.isfinite(value):
+            return str(value)
+        return int(value) if value.is_integer() else value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return f"duration:{value.total_seconds()}"
+    return str(value)
+
+
+def sheet_row_to_wire(values: list, positions: list[int]) -> list | None:
+    """A sheet row → the canonical wire row, or None when every mapped cell is blank.
+    (Hot path of the split: text, the common case, is handled without a function call.)"""
+    width = len(values)
+    row = []
+    blank = True
+    for position in positions:
+        value = values[position] if position < width else None
+        if type(value) is str:
+            if not value:
+                value = None
+            elif blank and not value.isspace():
+                blank = False
+        elif value is not None:
+            value = to_wire(value)
+            blank = False
+        row.append(value)
+    return None if blank else row
+
+
+@dataclass(frozen=True)
+class ValidRow:
+    ticket_id: str
+    client_id: str
+    client_type: str
+    created_at: datetime
+    resolved_at: datetime | None
+    agent_id: str | None
+    escalation_level: int
+    status: str
+
+
+class _Invalid(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid(value) -> str:
+    text = _text(value).lower()
+    if not text:
+        raise _Invalid("Must be a UUID.")
+    if _CANONICAL_UUID.fullmatch(text):
+        return text  # the usual spelling; uuid.UUID() below accepts the others
+    try:
+        return str(uuid.UUID(text))
+    except ValueError as exc:
+        raise _Invalid("Must be a UUID.") from exc
+
+
+def _choice(value, choices: dict[str, str]) -> str:
+    text = _text(value).upper().replace(" ", "_")
+    if text not in choices:
+        raise _Invalid(f"Must be one of {', '.join(choices.values())}.")
+    return choices[text]
+
+
+def _instant(value) -> datetime:
+    """ISO-8601 text, or an Excel date: a date cell (already text on the wire) or a serial
+    number. Naive values are UTC."""
+    if isinstance(value, bool):
+        raise _Invalid("Must be a date: ISO-8601 text or an Excel date.")
+    if isinstance(value, int | float):
+        low, high = _EXCEL_SERIAL_RANGE
+        if not low <= value <= high:
+            raise _Invalid("Must be a date: ISO-8601 text or an Excel date.")
+        return _EXCEL_EPOCH + timedelta(days=value)
+    text = _text(value)
+    parsed = None
+    if text:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = None
+    if parsed is None and text:
+        try:
+            parsed = parse_datetime(text.replace("z", "Z"))
+            if parsed is None:
+                day = parse_date(text)
+                parsed = datetime(day.year, day.month, day.day) if day else None
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise _Invalid("Must be a date: ISO-8601 text or an Excel date.")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _level(value) -> int:
+    if isinstance(value, bool):
+        raise _Invalid("Must be an integer ≥ 0.")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or value < 0:
+        raise _Invalid("Must be an integer ≥ 0.")
+    if value > MAX_ESCALATION_LEVEL:
+        raise _Invalid(f"Must be at most {MAX_ESCALATION_LEVEL}.")
+    return value
+
+
+_PARSERS = {
+    TICKET_ID: _uuid,
+    CLIENT_ID: _uuid,
+    CLIENT_TYPE: lambda value: _choice(value, _CLIENT_TYPES),
+    CREATED_AT: _instant,
+    RESOLVED_AT: _instant,
+    AGENT_ID: _uuid,
+    ESCALATION: _level,
+    STATUS: lambda value: _choice(value, _STATUSES),
+}
+
+
+_INDEXED_COLUMNS = tuple(enumerate(COLUMNS))
+
+
+def _shown(value) -> str:
+    return "" if value is None else str(value)[: ImportRowError.VALUE_MAX]
+
+
+def validate_row(row: list) -> tuple[ValidRow | None, list[tuple[str, str, str]]]:
+    """A wire row → (ValidRow, []) or (None, [(column, value, message), ...]), one error per
+    offending cell."""
+    parsed: list = [None] * len(COLUMNS)
+    errors: list[tuple[str, str, str]] = []
+    width = len(row)
+    for index, column in _INDEXED_COLUMNS:
+        value = row[index] if index < width else None
+        if value is None or (type(value) is str and (not value or value.isspace())):
+            if column.required_value:
+                errors.append((column.key, "", "Required."))
+            continue
+        if type(value) is str and value.lstrip()[:1] == "=":
+            # A formula's text is not a value; we never evaluate formulas.
+            errors.append((column.key, _shown(value), "Formulas are not accepted; enter the value."))
+            continue
+        try:
+            parsed[index] = _PARSERS[index](value)
+        except _Invalid as invalid:
+            errors.append((column.key, _shown(value), invalid.message))
+    created, resolved = parsed[CREATED_AT], parsed[RESOLVED_AT]
+    if created is not None and resolved is not None and resolved < created:
+        errors.append((COLUMNS[RESOLVED_AT].key, _shown(row[RESOLVED_AT]), "Must not be before fecha_creacion."))
+    if errors:
+        return None, errors
+    return ValidRow(*parsed), []

@@ -1,0 +1,116 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from ingestion.models import ImportJob, ImportRowError
+from ingestion.ticket_rows import HeaderError, map_header, validate_row
+from techsupport.ticket_logs import COLLECTION
+from tests.ingestion.workbooks import ticket_row, workbook_bytes
+
+TICKET = "00000000-0000-0000-0000-000000000001"
+
+
+def wire(**overrides) -> list:
+    """A valid wire row (what the split sends), with overrides."""
+    row = ticket_row(0, **overrides)
+    return [value.isoformat() if isinstance(value, datetime) else value for value in row]
+
+
+@pytest.mark.django_db
+def test_bad_rows_of_every_kind_are_counted_and_explained(admin_client, post_workbook, mongo_db):
+    rows = [
+        ticket_row(0),  # row 2: valid
+        ticket_row(1, ticket_id="not-a-uuid"),  # 3
+        ticket_row(2, client_id=None),  # 4
+        ticket_row(3, tipo_cliente="GOLD"),  # 5
+        ticket_row(4, fecha_creacion="31/31/2024"),  # 6
+        ticket_row(5, fecha_resolucion=datetime(2024, 12, 31)),  # 7: before creation (2025-01-06)
+        ticket_row(6, agente_id="agent-7"),  # 8
+        ticket_row(7, nivel_escalamiento=-1),  # 9
+        ticket_row(8, nivel_escalamiento=1.5),  # 10
+        ticket_row(9, estado="PENDING"),  # 11
+        ticket_row(10, ticket_id=str(ticket_row(0)[0])),  # 12: repeats row 2's ticket id
+        ticket_row(11, estado="=A1"),  # 13: a formula cell: never evaluated, no cached value → empty
+        ticket_row(12, tipo_cliente="GOLD", estado="PENDING"),  # 14: two errors, one failed row
+        ticket_row(13, fecha_creacion="2025-02-01T10:00:00Z", fecha_resolucion=45690.5, estado="in progress"),  # 15
+        ticket_row(14, agente_id=None, fecha_resolucion=None, estado="open", tipo_cliente=" vip "),  # 16: valid
+    ]
+
+    body = post_workbook(admin_client, workbook_bytes(rows)).json()
+
+    job = ImportJob.objects.get(pk=body["processId"])
+    assert (job.status, job.total, job.processed, job.failed) == ("completed_with_errors", 15, 3, 12)
+    errors = list(ImportRowError.objects.filter(job=job).values_list("row_no", "column", "value", "message"))
+    assert errors == [
+        (3, "ticket_id", "not-a-uuid", "Must be a UUID."),
+        (4, "client_id", "", "Required."),
+        (5, "tipo_cliente", "GOLD", "Must be one of VIP, NORMAL."),
+        (6, "fecha_creacion", "31/31/2024", "Must be a date: ISO-8601 text or an Excel date."),
+        (7, "fecha_resolucion", "2024-12-31", "Must not be before fecha_creacion."),
+        (8, "agente_id", "agent-7", "Must be a UUID."),
+        (9, "nivel_escalamiento", "-1", "Must be an integer ≥ 0."),
+        (10, "nivel_escalamiento", "1.5", "Must be an integer ≥ 0."),
+        (11, "estado", "PENDING", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED."),
+        (12, "ticket_id", TICKET, "Duplicate ticket_id: row 2 has it already."),
+        (13, "estado", "", "Required."),
+        (14, "tipo_cliente", "GOLD", "Must be one of VIP, NORMAL."),
+        (14, "estado", "PENDING", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED."),
+    ]
+    assert mongo_db[COLLECTION].count_documents({}) == 3
+    iso_row = mongo_db[COLLECTION].find_one({"_id": "00000000-0000-0000-0000-00000000000e"})
+    # ISO text with Z, and an Excel serial number (45690.5 = 2025-02-02 12:00) for the resolution
+    assert iso_row["createdAt"] == datetime(2025, 2, 1, 10, 0, tzinfo=UTC)
+    assert iso_row["resolvedAt"] == datetime(2025, 2, 2, 12, 0, tzinfo=UTC)
+    assert iso_row["status"] == "IN_PROGRESS"
+    open_row = mongo_db[COLLECTION].find_one({"_id": "00000000-0000-0000-0000-00000000000f"})
+    assert (open_row["agentId"], open_row["resolvedAt"], open_row["clientType"]) == (None, None, "VIP")
+
+
+def test_validate_row_accepts_excel_date_cells_serials_and_numeric_text():
+    valid, errors = validate_row(wire(fecha_creacion=45658, nivel_escalamiento="2", fecha_resolucion="2025-01-02"))
+
+    assert errors == []
+    assert valid.created_at == datetime(2025, 1, 1, tzinfo=UTC)
+    assert valid.resolved_at == datetime(2025, 1, 2, tzinfo=UTC)
+    assert valid.escalation_level == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"fecha_creacion": True}, ("fecha_creacion", "True", "Must be a date: ISO-8601 text or an Excel date.")),
+        ({"fecha_creacion": 0}, ("fecha_creacion", "0", "Must be a date: ISO-8601 text or an Excel date.")),
+        (
+            {"fecha_creacion": "10:30:00"},
+            ("fecha_creacion", "10:30:00", "Must be a date: ISO-8601 text or an Excel date."),
+        ),
+        ({"nivel_escalamiento": True}, ("nivel_escalamiento", "True", "Must be an integer ≥ 0.")),
+        ({"nivel_escalamiento": 2**31}, ("nivel_escalamiento", str(2**31), "Must be at most 2147483647.")),
+        ({"estado": None}, ("estado", "", "Required.")),
+        ({"estado": " =A1"}, ("estado", " =A1", "Formulas are not accepted; enter the value.")),
+        ({"ticket_id": 12345}, ("ticket_id", "12345", "Must be a UUID.")),
+        ({"tipo_cliente": "x" * 300}, ("tipo_cliente", "x" * 200, "Must be one of VIP, NORMAL.")),
+    ],
+)
+def test_validate_row_rejects(overrides, error):
+    valid, errors = validate_row(wire(**overrides))
+
+    assert valid is None
+    assert errors == [error]
+
+
+def test_map_header_names_every_missing_column():
+    with pytest.raises(HeaderError) as caught:
+        map_header(["ticket_id", "estado"])
+
+    assert str(caught.value) == (
+        "The first row is missing the required columns: client_id, tipo_cliente, fecha_creacion, "
+        "fecha_resolucion, agente_id, nivel_escalamiento."
+    )
+
+
+def test_map_header_refuses_a_column_named_twice():
+    header = ["ticket_id", "client_id", "tipo_cliente", "client_type", "fecha_creacion", "fecha_resolucion"]
+
+    with pytest.raises(HeaderError, match="names a column twice: tipo_cliente"):
+        map_header([*header, "agente_id", "nivel_escalamiento", "estado"])
