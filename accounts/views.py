@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib import admin
+from django.http import HttpResponse
 from django_ratelimit.core import is_ratelimited
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -23,7 +25,27 @@ from techsupport.validation import parse_uuid
 
 
 def _login_email_key(group, request):
-    return str(request.data.get("email", "")).strip().lower()
+    data = request.data if hasattr(request, "data") else request.POST
+    return str(data.get("email") or data.get("username") or "").strip().lower()
+
+
+def login_rate_limited(request) -> bool:
+    """One budget per email and per IP, shared by the API login and the admin login page.
+    Both counters move on every attempt; either one over its limit refuses the login."""
+    over_ip = is_ratelimited(request, group="login-ip", key="ip", rate=settings.LOGIN_RATE_LIMIT_IP, increment=True)
+    over_email = is_ratelimited(
+        request, group="login-email", key=_login_email_key, rate=settings.LOGIN_RATE_LIMIT_EMAIL, increment=True
+    )
+    return over_ip or over_email
+
+
+def admin_login(request, extra_context=None):
+    """The Django admin's login page behind the same login rate limits as the API."""
+    if request.method == "POST" and login_rate_limited(request):
+        return HttpResponse(
+            "Too many login attempts; wait a minute and try again.", status=429, content_type="text/plain"
+        )
+    return admin.site.login(request, extra_context)
 
 
 class LoginView(APIView):
@@ -32,12 +54,7 @@ class LoginView(APIView):
 
     @extend_schema(request=LoginInput, responses={200: TokenPairOutput}, auth=[])
     def post(self, request):
-        # Both counters move on every attempt; either one over its limit refuses the login.
-        over_ip = is_ratelimited(request, group="login-ip", key="ip", rate=settings.LOGIN_RATE_LIMIT_IP, increment=True)
-        over_email = is_ratelimited(
-            request, group="login-email", key=_login_email_key, rate=settings.LOGIN_RATE_LIMIT_EMAIL, increment=True
-        )
-        if over_ip or over_email:
+        if login_rate_limited(request):
             raise RateLimited("Too many login attempts; wait a minute and try again.")
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import admin_login
 from techsupport import health, metrics
 
 api_patterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("health/metrics", health.process_metrics, name="health-metrics"),
     path("metrics", metrics.metrics_view, name="prometheus-metrics"),
     path("api/", include(api_patterns)),
+    path(f"{settings.ADMIN_URL}login/", admin_login, name="admin-login"),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

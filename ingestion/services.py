@@ -28,6 +28,7 @@ from pymongo.errors import BulkWriteError
 from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportJobStatus, ImportRowError
 from ingestion.ticket_rows import COLUMN_KEYS, TICKET_ID, HeaderError, map_header, sheet_row_to_wire, validate_row
 from ingestion.xlsx_reader import FirstSheet, WorkbookError, inspect_xlsx
+from techsupport import metrics
 from techsupport.exceptions import PayloadTooLarge, UnsupportedMedia
 from techsupport.mongo import get_db
 from techsupport.ticket_logs import COLLECTION, ticket_log_document
@@ -304,6 +305,9 @@ def _finish_if_done(job_id) -> None:
         job.finished_at = job.finished_at or timezone.now()
         job.save(update_fields=["status", "finished_at"])
         logger.info("import_job_finished", job_id=str(job.pk), status=status, total=job.total, failed=job.failed)
+        if job.started_at:
+            duration = (job.finished_at - job.started_at).total_seconds()
+            transaction.on_commit(lambda: metrics.ingestion_job_duration_seconds.observe(duration))
 
 
 def chunk_count(
@@ -347,7 +351,16 @@ def chunk_count(
             processed=F("processed") + delta_processed, failed=F("failed") + delta_failed
         )
         _finish_if_done(job_id)
+        transaction.on_commit(lambda: _count_rows_metric(delta_processed, delta_failed))
     return True
+
+
+def _count_rows_metric(stored: int, failed: int) -> None:
+    # Replays move rows from failed to stored: counters only go up, so count the gain only.
+    if stored > 0:
+        metrics.ingestion_rows_total.labels(outcome="stored").inc(stored)
+    if failed > 0:
+        metrics.ingestion_rows_total.labels(outcome="failed").inc(failed)
 
 
 def chunk_already_counted(*, job_id, chunk_no: int, replay_of: str | None = None) -> bool:
@@ -436,6 +449,7 @@ def import_chunk_dead_letter(
         )
         ImportJob.objects.filter(pk=job_id).update(failed=F("failed") + len(row_nos))
         _finish_if_done(job_id)
+        transaction.on_commit(lambda: _count_rows_metric(0, len(row_nos)))
     logger.error("import_chunk_dead_lettered", job_id=str(job_id), chunk_no=chunk_no, attempts=attempts, error=error)
     return letter
 

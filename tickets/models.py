@@ -1,0 +1,182 @@
+"""Clients, tickets, their audit trail and the SLA policy per client tier.
+
+Writes go through tickets/services.py; nothing else changes a ticket's status, agent or SLA
+clock, so the transition table (tickets/states.py) and the audit trail cannot be bypassed.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.roles import Role
+from tickets.states import CLOCK_STOPPED, ClientType, TicketStatus
+
+MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 1, 5, 3
+LIVE = Q(deleted_at__isnull=True)
+
+
+class Client(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    type = models.CharField(max_length=8, choices=ClientType.choices, default=ClientType.NORMAL)
+    company = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="client_email_unique_ci"),
+            models.CheckConstraint(condition=Q(type__in=ClientType.values), name="client_type_valid"),
+        ]
+        indexes = [models.Index(fields=["type", "name"], name="client_type_name_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.type})"
+
+
+class TicketQuerySet(models.QuerySet):
+    def alive(self):
+        """Tickets not soft-deleted: everything the API shows."""
+        return self.filter(LIVE)
+
+
+class Ticket(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    status = models.CharField(max_length=16, choices=TicketStatus.choices, default=TicketStatus.OPEN)
+    priority = models.PositiveSmallIntegerField(
+        default=DEFAULT_PRIORITY, validators=[MinValueValidator(MIN_PRIORITY), MaxValueValidator(MAX_PRIORITY)]
+    )
+    # The composite indexes below lead with these columns; a second single-column index would
+    # only slow the writes down.
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="tickets", db_index=False)
+    # The client's tier, copied here (kept in step by `client_update`): the tier filter and the
+    # per-tier SLA work then need no join, and can use an index.
+    client_type = models.CharField(max_length=8, choices=ClientType.choices, editable=False)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
+        null=True,
+        blank=True,
+        db_index=False,
+        limit_choices_to={"role": Role.AGENT, "is_active": True},
+    )
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_time_min = models.FloatField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # SLA clock. `sla_next_check_at` is the instant of the next SLA action (warning, breach,
+    # re-escalation), NULL while the clock is stopped (RESOLVED, CLOSED, deleted).
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_next_check_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(priority__gte=MIN_PRIORITY, priority__lte=MAX_PRIORITY), name="ticket_priority_range"
+            ),
+            models.CheckConstraint(condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"),
+        ]
+        indexes = [
+            # Newest-first pages, unfiltered and per filter; `id` makes the order total so
+            # pagination is stable and the index alone delivers the order.
+            models.Index(fields=["created_at", "id"], condition=LIVE, name="ticket_live_created_idx"),
+            models.Index(fields=["status", "created_at", "id"], condition=LIVE, name="ticket_live_status_idx"),
+            models.Index(fields=["priority", "created_at", "id"], condition=LIVE, name="ticket_live_priority_idx"),
+            models.Index(fields=["client_type", "created_at", "id"], condition=LIVE, name="ticket_live_tier_idx"),
+            # Narrow (and deduplicated: few distinct keys) so that counting live tickets, the
+            # `total` of every unfiltered or status-filtered page, is a small index-only scan.
+            models.Index(fields=["status"], condition=LIVE, name="ticket_live_count_idx"),
+            # Not partial: they also serve the foreign keys (PROTECT checks, admin filters).
+            models.Index(fields=["client", "created_at", "id"], name="ticket_client_created_idx"),
+            models.Index(fields=["agent", "created_at", "id"], name="ticket_agent_created_idx"),
+            # The SLA sweep: "what is due now?" is a range scan over running clocks only.
+            models.Index(
+                fields=["sla_next_check_at"],
+                condition=Q(sla_next_check_at__isnull=False),
+                name="ticket_sla_next_check_idx",
+            ),
+            models.Index(fields=["sla_due_at"], name="ticket_sla_due_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        # Callers that build a Ticket directly still get the tier (bulk_create does not: set it).
+        if not self.client_type and self.client_id:
+            self.client_type = self.client.type
+        super().save(*args, **kwargs)
+
+    @property
+    def clock_running(self) -> bool:
+        return self.deleted_at is None and self.status not in CLOCK_STOPPED
+
+
+class TicketEvent(models.Model):
+    """Append-only audit trail: who did what to a ticket, and when. `actor` NULL = the system."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        ASSIGNED = "assigned", "Assigned"
+        DELETED = "deleted", "Deleted"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACH = "sla_breach", "SLA breach"
+        ESCALATED = "escalated", "Escalated"
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    from_status = models.CharField(max_length=16, choices=TicketStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=TicketStatus.choices, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticketevent_ticket_created_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.from_status}→{self.to_status}".strip()
+
+
+class SlaPolicy(models.Model):
+    """The SLA of one client tier, editable by supervisors in the admin."""
+
+    class BreachAction(models.TextChoices):
+        ESCALATE = "ESCALATE", "Escalate automatically"
+        NOTIFY = "NOTIFY", "Notify supervisors"
+
+    client_type = models.CharField(max_length=8, choices=ClientType.choices, unique=True)
+    target_hours = models.FloatField(validators=[MinValueValidator(0.01)])
+    breach_action = models.CharField(max_length=16, choices=BreachAction.choices)
+    escalation_ceiling = models.PositiveSmallIntegerField(default=3)
+    warning_threshold = models.FloatField(default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client_type"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self):
+        return f"{self.client_type}: {self.target_hours:g} h, {self.get_breach_action_display().lower()}"

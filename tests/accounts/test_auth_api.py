@@ -1,5 +1,6 @@
 import pytest
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import Role
@@ -219,3 +220,29 @@ def test_role_change_applies_to_existing_tokens(supervisor):
     User.objects.filter(pk=supervisor.pk).update(role=Role.AGENT)
 
     assert client.get("/api/users").status_code == 403
+
+
+@override_settings(LOGIN_RATE_LIMIT_EMAIL="2/m")
+def test_admin_login_page_shares_the_login_rate_limit(client, admin_user):
+    for _ in range(2):
+        response = client.post("/admin/login/", {"username": admin_user.email, "password": "wrong"})
+        assert response.status_code == 200  # the form again, with its error
+
+    blocked = client.post("/admin/login/", {"username": admin_user.email, "password": DEFAULT_PASSWORD})
+
+    assert blocked.status_code == 429
+    # and the API login for the same email is over budget too
+    assert login(APIClient(), admin_user.email).status_code == 429
+
+
+def test_admin_login_page_logs_staff_in(client, supervisor):
+    response = client.post("/admin/login/", {"username": supervisor.email, "password": DEFAULT_PASSWORD})
+
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_agents_cannot_enter_the_admin(client, agent):
+    client.post("/admin/login/", {"username": agent.email, "password": DEFAULT_PASSWORD})
+
+    assert client.get("/admin/").status_code == 302

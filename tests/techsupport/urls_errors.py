@@ -9,6 +9,7 @@ from config.urls import urlpatterns as real_urlpatterns
 
 class ExplodingApiView(APIView):
     permission_classes = [AllowAny]
+    schema = None  # not part of the product: keep it out of the OpenAPI document
 
     def get(self, request):
         raise RuntimeError("secret internals: password=hunter2")

@@ -1,0 +1,43 @@
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from tickets import sla
+from tickets.models import Client, Ticket
+from tickets.states import ClientType, TicketStatus
+
+
+class ClientFactory(DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    name = factory.Sequence(lambda n: f"Client {n}")
+    email = factory.Sequence(lambda n: f"client{n}@example.com")
+    type = ClientType.NORMAL
+    company = factory.Faker("company")
+
+
+def _due(ticket) -> timedelta:
+    return sla.due_at(ticket.created_at, sla.DEFAULT_POLICIES[ticket.client_type].target_hours)
+
+
+class TicketFactory(DjangoModelFactory):
+    """An OPEN ticket with its SLA clock set as `ticket_create` would (default policies)."""
+
+    class Meta:
+        model = Ticket
+
+    title = factory.Sequence(lambda n: f"Ticket {n}")
+    description = "Something is broken."
+    client = factory.SubFactory(ClientFactory)
+    client_type = factory.LazyAttribute(lambda t: t.client.type)
+    status = TicketStatus.OPEN
+    priority = 3
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyAttribute(lambda t: t.created_at)
+    sla_due_at = factory.LazyAttribute(_due)
+    sla_next_check_at = factory.LazyAttribute(
+        lambda t: sla.warning_at(t.created_at, t.sla_due_at, sla.DEFAULT_POLICIES[t.client_type].warning_threshold)
+    )

@@ -1,0 +1,70 @@
+"""Reads on clients and tickets for the API (the admin builds its own querysets)."""
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from tickets.models import Client, Ticket, TicketEvent
+from tickets.states import CLOCK_STOPPED
+
+
+def client_list(*, type: str | None = None, q: str | None = None) -> QuerySet[Client]:
+    clients = Client.objects.order_by("name", "id")
+    if type:
+        clients = clients.filter(type=type)
+    if q:
+        clients = clients.filter(Q(name__icontains=q) | Q(company__icontains=q) | Q(email__icontains=q))
+    return clients
+
+
+def client_get(client_id) -> Client | None:
+    return Client.objects.filter(pk=client_id).first()
+
+
+def breached_q(now: datetime) -> Q:
+    """The SQL twin of `sla.is_breached` (late resolutions are stamped in sla_breached_at)."""
+    running_overdue = Q(sla_due_at__lt=now) & ~Q(status__in=CLOCK_STOPPED)
+    return Q(sla_breached_at__isnull=False) | running_overdue
+
+
+def ticket_list(
+    *,
+    now: datetime,
+    status: str | None = None,
+    priority: int | None = None,
+    client_id=None,
+    client_type: str | None = None,
+    agent_id=None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    sla_breached: bool | None = None,
+) -> QuerySet[Ticket]:
+    """Live tickets, newest first; every filter is optional and they combine with AND."""
+    tickets = Ticket.objects.alive().order_by("-created_at", "-id")
+    if status:
+        tickets = tickets.filter(status=status)
+    if priority is not None:
+        tickets = tickets.filter(priority=priority)
+    if client_id is not None:
+        tickets = tickets.filter(client_id=client_id)
+    if client_type:
+        tickets = tickets.filter(client_type=client_type)
+    if agent_id is not None:
+        tickets = tickets.filter(agent_id=agent_id)
+    if created_from is not None:
+        tickets = tickets.filter(created_at__gte=created_from)
+    if created_to is not None:
+        tickets = tickets.filter(created_at__lte=created_to)
+    if sla_breached is True:
+        tickets = tickets.filter(breached_q(now))
+    elif sla_breached is False:
+        tickets = tickets.exclude(breached_q(now))
+    return tickets
+
+
+def ticket_get(ticket_id) -> Ticket | None:
+    return Ticket.objects.alive().filter(pk=ticket_id).first()
+
+
+def ticket_event_list(*, ticket: Ticket) -> QuerySet[TicketEvent]:
+    return TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("created_at", "id")

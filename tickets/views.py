@@ -1,0 +1,176 @@
+"""Thin views: input serializer → one service or selector → output serializer."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from techsupport.exceptions import NotFound, ValidationFailed
+from techsupport.pagination import StandardPagination
+from techsupport.permissions import IsAdminOrSupervisor, IsAnyRole
+from techsupport.validation import parse_uuid
+from tickets import selectors, services
+from tickets.serializers import (
+    ClientCreateInput,
+    ClientListFilter,
+    ClientOutput,
+    ClientUpdateInput,
+    TicketAssignInput,
+    TicketCreateInput,
+    TicketEventOutput,
+    TicketListFilter,
+    TicketOutput,
+    TicketStatusInput,
+)
+
+# APIViews do not advertise their paginator's parameters by themselves.
+PAGE_PARAMS = [
+    OpenApiParameter("page", int, description="1-based page number (default 1)"),
+    OpenApiParameter("pageSize", int, description="1..100 (default 20)"),
+]
+
+
+class _RolePerMethod(APIView):
+    """`write_permission` guards the unsafe methods; reading needs any role."""
+
+    write_permission = IsAdminOrSupervisor
+
+    def get_permissions(self):
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [IsAnyRole()]
+        return [self.write_permission()]
+
+
+def _client_or_404(client_id: str):
+    client = selectors.client_get(parse_uuid(client_id, "id"))
+    if client is None:
+        raise NotFound("The client does not exist.", code="client_not_found")
+    return client
+
+
+def _ticket_or_404(ticket_id: str):
+    ticket = selectors.ticket_get(parse_uuid(ticket_id, "id"))
+    if ticket is None:
+        raise NotFound("The ticket does not exist.", code="ticket_not_found")
+    return ticket
+
+
+def _ticket_response(ticket, status_code=status.HTTP_200_OK) -> Response:
+    return Response(TicketOutput(ticket, context={"now": timezone.now()}).data, status=status_code)
+
+
+# --- Clients -----------------------------------------------------------------------------
+class ClientListView(_RolePerMethod):
+    @extend_schema(parameters=[ClientListFilter, *PAGE_PARAMS], responses={200: ClientOutput(many=True)})
+    def get(self, request):
+        filters = ClientListFilter(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.client_list(**filters.validated_data), request, self)
+        return paginator.get_paginated_response(ClientOutput(page, many=True).data)
+
+    @extend_schema(request=ClientCreateInput, responses={201: ClientOutput})
+    def post(self, request):
+        data = ClientCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        client = services.client_create(**data.validated_data)
+        return Response(ClientOutput(client).data, status=status.HTTP_201_CREATED)
+
+
+class ClientDetailView(_RolePerMethod):
+    @extend_schema(responses={200: ClientOutput})
+    def get(self, request, client_id):
+        return Response(ClientOutput(_client_or_404(client_id)).data)
+
+    @extend_schema(request=ClientUpdateInput, responses={200: ClientOutput})
+    def patch(self, request, client_id):
+        client = _client_or_404(client_id)
+        data = ClientUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        client = services.client_update(client=client, **data.validated_data)
+        return Response(ClientOutput(client).data)
+
+
+# --- Tickets -----------------------------------------------------------------------------
+class TicketListView(APIView):
+    """Every role lists and creates tickets."""
+
+    permission_classes = [IsAnyRole]
+
+    @extend_schema(parameters=[TicketListFilter, *PAGE_PARAMS], responses={200: TicketOutput(many=True)})
+    def get(self, request):
+        filters = TicketListFilter(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        now = timezone.now()
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.ticket_list(now=now, **filters.validated_data), request, self)
+        return paginator.get_paginated_response(TicketOutput(page, many=True, context={"now": now}).data)
+
+    @extend_schema(request=TicketCreateInput, responses={201: TicketOutput})
+    def post(self, request):
+        data = TicketCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        client = selectors.client_get(data.validated_data["clientId"])
+        if client is None:
+            raise ValidationFailed(
+                "The client does not exist.", code="unknown_client", details={"clientId": "No client has this id."}
+            )
+        ticket = services.ticket_create(
+            title=data.validated_data["title"],
+            description=data.validated_data["description"],
+            priority=data.validated_data["priority"],
+            client=client,
+            actor=request.user,
+        )
+        return _ticket_response(ticket, status.HTTP_201_CREATED)
+
+
+class TicketDetailView(_RolePerMethod):
+    @extend_schema(responses={200: TicketOutput})
+    def get(self, request, ticket_id):
+        return _ticket_response(_ticket_or_404(ticket_id))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, ticket_id):
+        services.ticket_soft_delete(ticket=_ticket_or_404(ticket_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TicketEventListView(APIView):
+    permission_classes = [IsAnyRole]
+
+    @extend_schema(parameters=PAGE_PARAMS, responses={200: TicketEventOutput(many=True)})
+    def get(self, request, ticket_id):
+        ticket = _ticket_or_404(ticket_id)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.ticket_event_list(ticket=ticket), request, self)
+        return paginator.get_paginated_response(TicketEventOutput(page, many=True).data)
+
+
+class TicketStatusView(APIView):
+    """Agents too, but only on tickets assigned to them (the service decides)."""
+
+    permission_classes = [IsAnyRole]
+
+    @extend_schema(request=TicketStatusInput, responses={200: TicketOutput})
+    def patch(self, request, ticket_id):
+        ticket = _ticket_or_404(ticket_id)
+        data = TicketStatusInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = services.ticket_change_status(
+            ticket=ticket, to_status=data.validated_data["status"], actor=request.user
+        )
+        return _ticket_response(ticket)
+
+
+class TicketAssignView(APIView):
+    permission_classes = [IsAdminOrSupervisor]
+
+    @extend_schema(request=TicketAssignInput, responses={200: TicketOutput})
+    def patch(self, request, ticket_id):
+        ticket = _ticket_or_404(ticket_id)
+        data = TicketAssignInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = services.ticket_assign(ticket=ticket, agent_id=data.validated_data["agentId"], actor=request.user)
+        return _ticket_response(ticket)
