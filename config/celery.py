@@ -26,20 +26,29 @@ def _propagate_request_id(headers=None, **kwargs):
 
 @task_prerun.connect
 def _bind_task_context(task_id=None, task=None, **kwargs):
+    """Task log lines carry task name, task id and the request id of the enqueuing request.
+    An eager task (embedded mode) runs inside that request: its context is kept."""
     import structlog
 
-    request_id = getattr(task.request, "request_id", None) if task else None
+    if task is not None and task.request.is_eager:
+        structlog.contextvars.bind_contextvars(task_id=task_id, task_name=task.name)
+        return
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(
-        task_id=task_id, task_name=task.name if task else None, request_id=request_id
+        task_id=task_id,
+        task_name=task.name if task else None,
+        request_id=getattr(task.request, "request_id", None) if task else None,
     )
 
 
 @task_postrun.connect
-def _unbind_task_context(**kwargs):
+def _unbind_task_context(task=None, **kwargs):
     import structlog
 
-    structlog.contextvars.clear_contextvars()
+    if task is not None and task.request.is_eager:
+        structlog.contextvars.unbind_contextvars("task_id", "task_name")
+    else:
+        structlog.contextvars.clear_contextvars()
 
 
 @worker_ready.connect

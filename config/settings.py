@@ -188,7 +188,7 @@ DEFAULT_ADMIN_PASSWORD = env("DEFAULT_ADMIN_PASSWORD", default="admin123" if LOC
 INSECURE_DEFAULT_ADMIN_PASSWORD = "admin123"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -317,6 +317,7 @@ PERIODIC_TASKS: dict[str, dict] = {
     "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "every": 60},
     "notifications-redrive": {"task": "tickets.tasks.notification_redrive_task", "every": 300},
     "projections-redrive": {"task": "reports.tasks.ticket_log_redrive_task", "every": 300},
+    "imports-redrive": {"task": "ingestion.tasks.import_job_redrive_task", "every": 300},
 }
 
 # --- SLA ---------------------------------------------------------------------------------

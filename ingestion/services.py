@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import structlog
 from django.conf import settings
@@ -86,7 +87,9 @@ def import_job_create(*, file, filename: str | None, uploaded_by=None, chunk_siz
             size_bytes=file.size,
             sha256=digest.hexdigest(),
         )
-        transaction.on_commit(lambda: _enqueue_split(job.id, chunk_size))
+        # robust: a broker outage at this instant must not turn the accepted upload into an
+        # error; the job stays pending and `import_jobs_redrive` enqueues it later.
+        transaction.on_commit(lambda: _enqueue_split(job.id, chunk_size), robust=True)
     logger.info("import_job_created", job_id=str(job.id), size_bytes=file.size, sha256=job.sha256)
     return job
 
@@ -95,6 +98,21 @@ def _enqueue_split(job_id, chunk_size: int | None) -> None:
     from ingestion.tasks import import_split_task
 
     import_split_task.delay(str(job_id), chunk_size)
+
+
+def import_jobs_redrive(*, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """The slow path of the upload's enqueue: jobs still `pending` after `older_than` (the
+    process died, or the broker was down, between commit and enqueue) are enqueued again. A
+    split delivered twice is harmless (see `import_job_split`)."""
+    stale = ImportJob.objects.filter(
+        status=ImportJobStatus.PENDING, created_at__lt=timezone.now() - older_than
+    ).values_list("pk", flat=True)
+    job_ids = list(stale[:500])
+    for job_id in job_ids:
+        _enqueue_split(job_id, None)
+    if job_ids:
+        logger.warning("import_jobs_redriven", count=len(job_ids))
+    return len(job_ids)
 
 
 # --- Split -------------------------------------------------------------------------------

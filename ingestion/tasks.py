@@ -89,3 +89,8 @@ def import_chunk_task(
         duplicates=duplicates,
         replay_of=replay_of,
     )
+
+
+@shared_task
+def import_job_redrive_task() -> int:
+    return services.import_jobs_redrive()

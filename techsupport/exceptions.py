@@ -12,7 +12,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
+from kombu.exceptions import OperationalError as KombuOperationalError
 from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -141,15 +143,18 @@ def to_error(exc: Exception) -> tuple[int, dict, dict]:
         return 403, error_body(Forbidden.message, Forbidden.code), headers
     if isinstance(exc, RequestDataTooBig):
         return 413, error_body(PayloadTooLarge.message, "payload_too_large"), headers
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.exception("database unavailable")
-        return 503, error_body(ServiceUnavailable.message, ServiceUnavailable.code, {"service": "database"}), headers
-    if isinstance(exc, PyMongoError):
-        logger.exception("document store unavailable")
-        return 503, error_body(ServiceUnavailable.message, ServiceUnavailable.code, {"service": "mongo"}), headers
     if isinstance(exc, DatabaseError) and "statement timeout" in str(exc):
         logger.exception("database timeout")
         return 504, error_body("The database did not answer in time.", "timeout", {"service": "database"}), headers
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.exception("database unavailable")
+        return 503, error_body(ServiceUnavailable.message, ServiceUnavailable.code, {"service": "database"}), headers
+    if isinstance(exc, (RedisError, KombuOperationalError)):
+        logger.exception("redis unavailable")
+        return 503, error_body(ServiceUnavailable.message, ServiceUnavailable.code, {"service": "redis"}), headers
+    if isinstance(exc, PyMongoError):
+        logger.exception("document store unavailable")
+        return 503, error_body(ServiceUnavailable.message, ServiceUnavailable.code, {"service": "mongo"}), headers
     logger.exception("unhandled error", exc_info=exc)
     return 500, error_body("An unexpected error occurred.", "internal_error"), headers
 

@@ -1,9 +1,14 @@
 """Request guards that run before any view: body size and the shared per-IP API rate limit."""
 
+import logging
+
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
+from redis.exceptions import RedisError
 
 from techsupport.exceptions import PayloadTooLarge, RateLimited, error_response
+
+logger = logging.getLogger(__name__)
 
 # Login has its own, stricter limits (accounts/views.py); the shared limit covers the rest.
 _API_LIMIT_EXEMPT = ("/api/auth/login", "/api/docs", "/api/schema")
@@ -31,14 +36,25 @@ class BodySizeLimitMiddleware:
 
 
 class ApiRateLimitMiddleware:
-    """`API_RATE_LIMIT` per client IP, shared by every /api route except login."""
+    """`API_RATE_LIMIT` per client IP, shared by every /api route except login.
+
+    If the cache (Redis) is down this limit fails open — the desk keeps working and the outage
+    is logged; the login limits fail closed (503), so an outage never opens brute force."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
+    @staticmethod
+    def _over_limit(request) -> bool:
+        try:
+            return is_ratelimited(request, group="api", key="ip", rate=settings.API_RATE_LIMIT, increment=True)
+        except RedisError:
+            logger.warning("api rate limit skipped: cache unavailable", exc_info=True)
+            return False
+
     def __call__(self, request):
         limited = request.path.startswith("/api/") and not request.path.startswith(_API_LIMIT_EXEMPT)
-        if limited and is_ratelimited(request, group="api", key="ip", rate=settings.API_RATE_LIMIT, increment=True):
+        if limited and self._over_limit(request):
             response = error_response(429, RateLimited.message, RateLimited.code)
             response["Retry-After"] = "60"
             return response
