@@ -45,10 +45,11 @@ class StateCollector:
         try:
             from ingestion.models import DeadLetter
             from tickets.models import Ticket
+            from tickets.states import CLOCK_STOPPED
 
-            past_due = Ticket.objects.filter(
-                deleted_at__isnull=True, sla_due_at__lt=timezone.now(), resolved_at__isnull=True
-            ).exclude(status="CLOSED")
+            # Clock running (live, not RESOLVED/CLOSED) and past due: what `slaBreached` and the
+            # sweep call overdue, whether or not a sweep has recorded the breach yet.
+            past_due = Ticket.objects.alive().filter(sla_due_at__lt=timezone.now()).exclude(status__in=CLOCK_STOPPED)
             yield GaugeMetricFamily(
                 "sla_open_past_due_tickets", "Open tickets past their SLA due time.", value=past_due.count()
             )

@@ -37,6 +37,8 @@ class EmbeddedScheduler(threading.Thread):
     def run(self):
         import time
 
+        # Celery discovers `<app>/tasks.py` lazily; a worker does this at start, we do it here.
+        current_app.loader.import_default_modules()
         while not self.stopped.wait(self.tick_seconds):
             now = time.monotonic()
             for name, spec in settings.PERIODIC_TASKS.items():
