@@ -8,6 +8,7 @@ from reports import selectors
 from reports.exports import export_filename, rows_to_csv
 from reports.serializers import ROW_SERIALIZERS, ReportQueryInput
 from techsupport.exceptions import NotFound
+from techsupport.openapi import ErrorSerializer
 from techsupport.permissions import IsAdminOrSupervisor
 
 
@@ -57,7 +58,7 @@ def _report_view(name: str) -> type[ReportView]:
         parameters=[ReportQueryInput],
         responses={
             200: OpenApiResponse(envelope, description="JSON rows; with `format=csv` a text/csv attachment."),
-            400: OpenApiResponse(description="Invalid filter (`validation_error`)."),
+            400: OpenApiResponse(ErrorSerializer, description="Invalid filter (`validation_error`)."),
         },
     )
     return type(f"Report_{name.replace('-', '_')}", (ReportView,), {"report_name": name, "get": schema(get)})

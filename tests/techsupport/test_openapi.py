@@ -53,3 +53,17 @@ def test_swagger_ui_is_served_without_a_cdn(client):
 
 def test_bearer_auth_is_declared(schema):
     assert "jwtAuth" in schema["components"]["securitySchemes"]
+
+
+def test_every_operation_states_its_roles_and_error_shape(schema):
+    operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
+
+    assert [(p, m) for p, m, op in operations if "**Roles:**" not in op.get("description", "")] == []
+    for path, method, op in operations:
+        for status in ("400", "401", "429"):
+            ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+            assert ref == "#/components/schemas/Error", (path, method, status)
+    register = schema["paths"]["/api/auth/register"]["post"]
+    assert register["description"].endswith("**Roles:** ADMIN")
+    assert "403" in register["responses"]
+    assert "403" not in schema["paths"]["/api/auth/login"]["post"]["responses"]
