@@ -34,6 +34,7 @@ SUPERVISOR_PERMISSIONS: list[str] = [
     "tickets.change_client",
     "tickets.view_slapolicy",
     "tickets.change_slapolicy",
+    "tickets.view_notification",
     # ingestion: watch imports, their row errors and dead letters (retry is ADMIN only)
     "ingestion.view_importjob",
     "ingestion.view_importrowerror",

@@ -41,6 +41,28 @@ def ticket_log_projection_enqueue(*, ticket: Ticket) -> TicketLogProjection:
     return projection
 
 
+ENQUEUE_CHUNK = 500
+
+
+def _enqueue_many(projection_ids: list[int]) -> None:
+    from reports.tasks import ticket_log_project_many_task
+
+    # A message per chunk, not per row: publishing costs about a millisecond a message.
+    for start in range(0, len(projection_ids), ENQUEUE_CHUNK):
+        ticket_log_project_many_task.delay(projection_ids[start : start + ENQUEUE_CHUNK])
+
+
+def ticket_log_projection_enqueue_many(*, tickets: list[Ticket]) -> list[TicketLogProjection]:
+    """`ticket_log_projection_enqueue` for a batch (the SLA sweep): one INSERT for all rows and
+    one on-commit callback that enqueues them; same guarantees."""
+    if not tickets:
+        return []
+    projections = TicketLogProjection.objects.bulk_create([TicketLogProjection(ticket=ticket) for ticket in tickets])
+    ids = [projection.pk for projection in projections]
+    transaction.on_commit(lambda: _enqueue_many(ids), robust=True)
+    return projections
+
+
 def ticket_log_document_for(ticket: Ticket) -> dict:
     return ticket_log_document(
         ticket_id=ticket.pk,

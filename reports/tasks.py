@@ -33,6 +33,20 @@ def ticket_log_project_task(projection_id: int) -> bool:
     return services.ticket_log_projection_deliver(projection_id=projection_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def ticket_log_project_many_task(projection_ids: list[int]) -> int:
+    """One message for many rows (an SLA sweep's batch). Stops at the first MongoDB error: that
+    row has its error recorded, it and the rest stay undelivered, and the re-drive retries them
+    with the single-row task's backoff. Returns how many it delivered."""
+    delivered = 0
+    for projection_id in projection_ids:
+        try:
+            delivered += services.ticket_log_projection_deliver(projection_id=projection_id)
+        except PyMongoError:
+            break
+    return delivered
+
+
 @shared_task(acks_late=True)
 def ticket_log_redrive_task() -> int:
     return services.ticket_log_projection_redrive()

@@ -1,4 +1,5 @@
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -57,7 +58,8 @@ def _report_view(name: str) -> type[ReportView]:
         tags=["reports"],
         parameters=[ReportQueryInput],
         responses={
-            200: OpenApiResponse(envelope, description="JSON rows; with `format=csv` a text/csv attachment."),
+            (200, "application/json"): OpenApiResponse(envelope, description="JSON rows."),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `format=csv`: a CSV attachment."),
             400: OpenApiResponse(ErrorSerializer, description="Invalid filter (`validation_error`)."),
         },
     )

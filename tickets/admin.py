@@ -15,6 +15,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -22,7 +23,7 @@ from accounts.models import User
 from accounts.roles import Role
 from techsupport.exceptions import AppError
 from tickets import sla
-from tickets.models import Client, SlaPolicy, Ticket, TicketEvent
+from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.selectors import breached_q
 from tickets.services import (
     client_create,
@@ -80,6 +81,27 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     readonly_fields = ["updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "client_type",
+                    "target_hours",
+                    "breach_action",
+                    "escalation_ceiling",
+                    "warning_threshold",
+                    "updated_at",
+                ],
+                "description": (
+                    "Changes apply to tickets created afterwards: an open ticket keeps the due time it "
+                    "was given at creation. The warning threshold, the breach action, the escalation "
+                    "ceiling and the window between escalations are read by each SLA sweep, so they "
+                    "also govern the next steps of open tickets."
+                ),
+            },
+        )
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         return ["client_type", "updated_at"] if obj else ["updated_at"]
@@ -426,3 +448,93 @@ class TicketAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/tickets/ticket/assign_agent.html", context)
+
+
+# --- Notifications -----------------------------------------------------------------------
+class ReadFilter(admin.SimpleListFilter):
+    title = "read"
+    parameter_name = "read"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Read"), ("no", "Unread")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(read_at__isnull=self.value() == "no")
+        return queryset
+
+
+class DeliveryFilter(admin.SimpleListFilter):
+    """Rows with a channel still pending or failed: what an operator looks at when the SMTP
+    server or the webhook was down."""
+
+    title = "delivery"
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [("pending", "Pending"), ("failed", "Failed")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("pending", "failed"):
+            return queryset.filter(Q(email_status=self.value()) | Q(webhook_status=self.value()))
+        return queryset
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: notifications are written by the SLA sweep and delivered by the outbox tasks."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "recipient",
+        "ticket_link",
+        "read_at",
+        "email_status",
+        "webhook_status",
+        "attempts",
+    ]
+    list_filter = [
+        "kind",
+        ReadFilter,
+        DeliveryFilter,
+        "email_status",
+        "webhook_status",
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    list_select_related = ["recipient", "ticket"]
+    search_fields = ["recipient__email", "ticket__title", "message"]
+    ordering = ["-created_at", "-id"]
+    list_per_page = 50
+    show_full_result_count = False
+    date_hierarchy = None
+    fields = [
+        "id",
+        "kind",
+        "recipient",
+        "ticket",
+        "message",
+        "data",
+        "created_at",
+        "read_at",
+        "email_status",
+        "webhook_status",
+        "attempts",
+        "last_error",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="ticket", ordering="ticket__created_at")
+    def ticket_link(self, notification):
+        url = reverse("admin:tickets_ticket_change", args=[notification.ticket_id])
+        return format_html('<a href="{}">{}</a>', url, notification.ticket.title)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -180,3 +180,63 @@ class SlaPolicy(models.Model):
 
     def __str__(self):
         return f"{self.client_type}: {self.target_hours:g} h, {self.get_breach_action_display().lower()}"
+
+
+class Notification(models.Model):
+    """One SLA message to one person, and the outbox of its deliveries (tickets/notifications.py).
+
+    Inserted by the SLA sweep in the transaction that applied the warning, breach or
+    escalation, so a crash between the commit and the enqueue of its delivery loses nothing:
+    `notification_redrive_task` re-enqueues rows still pending. The webhook is one POST per
+    sweep event, not per recipient: only the event's first row carries `webhook_status`
+    pending, the others `skipped`.
+    """
+
+    class Kind(models.TextChoices):
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACH = "sla_breach", "SLA breach"
+        SLA_ESCALATION = "sla_escalation", "SLA escalation"
+
+    class Delivery(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (retries exhausted)"
+        SKIPPED = "skipped", "Skipped"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    message = models.TextField()
+    # Facts at the time of the event (tier, level, due time) for the email and webhook bodies.
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.PENDING)
+    webhook_status = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.SKIPPED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # Last delivery attempt or re-drive: the re-drive waits from here.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # "My notifications, newest first" (and the unread filter on top of it).
+            models.Index(fields=["recipient", "created_at", "id"], name="notification_recipient_idx"),
+            # The re-drive scans undelivered rows only; delivered ones are the vast majority.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(email_status="pending") | Q(webhook_status="pending"),
+                name="notification_pending_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} → {self.recipient_id}"
+
+    @property
+    def delivery_pending(self) -> bool:
+        return self.Delivery.PENDING in (self.email_status, self.webhook_status)

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from techsupport.validation import parse_range
 from tickets import sla
-from tickets.models import MAX_PRIORITY, MIN_PRIORITY, Client, Ticket, TicketEvent
+from tickets.models import MAX_PRIORITY, MIN_PRIORITY, Client, Notification, Ticket, TicketEvent
 from tickets.states import ClientType, TicketStatus
 
 
@@ -154,3 +154,18 @@ class TicketEventOutput(serializers.ModelSerializer):
         data["fromStatus"] = data["fromStatus"] or None
         data["toStatus"] = data["toStatus"] or None
         return data
+
+
+# --- Notifications -----------------------------------------------------------------------
+class NotificationOutput(serializers.ModelSerializer):
+    ticketId = serializers.UUIDField(source="ticket_id")  # noqa: N815
+    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+    readAt = serializers.DateTimeField(source="read_at", allow_null=True)  # noqa: N815
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "ticketId", "message", "createdAt", "readAt"]
+
+
+class NotificationListFilter(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, allow_null=True, default=None)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from reports.services import ticket_log_projection_enqueue
+from techsupport import metrics
 from techsupport.exceptions import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from tickets import sla
 from tickets.models import Client, SlaPolicy, Ticket, TicketEvent
@@ -139,6 +140,7 @@ def ticket_create(
             data={"priority": priority, "clientId": str(client.pk), "slaDueAt": due.isoformat()},
             created_at=now,
         )
+        transaction.on_commit(lambda: metrics.tickets_created_total.labels(tier=client.type).inc())
     return ticket
 
 
@@ -186,6 +188,9 @@ def transition_apply(
         ticket.sla_next_check_at = sla.next_check_on_reopen(
             created_at=ticket.created_at, due=ticket.sla_due_at, warning_threshold=policy.warning_threshold, now=now
         )
+    transaction.on_commit(
+        lambda: metrics.ticket_transitions_total.labels(from_status=from_status, to_status=to_status).inc()
+    )
     return TicketEvent(
         ticket=ticket,
         actor=actor,

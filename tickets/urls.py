@@ -10,4 +10,6 @@ urlpatterns = [
     path("tickets/<str:ticket_id>/events", views.TicketEventListView.as_view(), name="ticket-events"),
     path("tickets/<str:ticket_id>/status", views.TicketStatusView.as_view(), name="ticket-status"),
     path("tickets/<str:ticket_id>/assign", views.TicketAssignView.as_view(), name="ticket-assign"),
+    path("notifications", views.NotificationListView.as_view(), name="notification-list"),
+    path("notifications/<str:notification_id>/read", views.NotificationReadView.as_view(), name="notification-read"),
 ]

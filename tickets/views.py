@@ -10,12 +10,14 @@ from techsupport.exceptions import NotFound, ValidationFailed
 from techsupport.pagination import StandardPagination
 from techsupport.permissions import IsAdminOrSupervisor, IsAnyRole
 from techsupport.validation import parse_uuid
-from tickets import selectors, services
+from tickets import notifications, selectors, services
 from tickets.serializers import (
     ClientCreateInput,
     ClientListFilter,
     ClientOutput,
     ClientUpdateInput,
+    NotificationListFilter,
+    NotificationOutput,
     TicketAssignInput,
     TicketCreateInput,
     TicketEventOutput,
@@ -174,3 +176,33 @@ class TicketAssignView(APIView):
         data.is_valid(raise_exception=True)
         ticket = services.ticket_assign(ticket=ticket, agent_id=data.validated_data["agentId"], actor=request.user)
         return _ticket_response(ticket)
+
+
+# --- Notifications -----------------------------------------------------------------------
+class NotificationListView(APIView):
+    """Each user reads only their own notifications."""
+
+    permission_classes = [IsAnyRole]
+
+    @extend_schema(parameters=[NotificationListFilter, *PAGE_PARAMS], responses={200: NotificationOutput(many=True)})
+    def get(self, request):
+        filters = NotificationListFilter(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(
+            notifications.notification_list(recipient=request.user, unread=filters.validated_data["unread"]),
+            request,
+            self,
+        )
+        return paginator.get_paginated_response(NotificationOutput(page, many=True).data)
+
+
+class NotificationReadView(APIView):
+    permission_classes = [IsAnyRole]
+
+    @extend_schema(request=None, responses={200: NotificationOutput})
+    def post(self, request, notification_id):
+        notification = notifications.notification_mark_read(
+            recipient=request.user, notification_id=parse_uuid(notification_id, "id")
+        )
+        return Response(NotificationOutput(notification).data)

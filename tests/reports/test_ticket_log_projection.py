@@ -35,7 +35,7 @@ def test_resolving_projects_the_ticket_after_commit(ticket, mongo_db, django_cap
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         resolved = ticket_change_status(ticket=ticket, to_status=TicketStatus.RESOLVED, actor=None)
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the projection's enqueue, and the transition metric
     projection = TicketLogProjection.objects.get()
     assert (projection.status, projection.attempts, projection.last_error) == (Status.DELIVERED, 1, "")
     assert projection.delivered_at is not None
@@ -53,7 +53,7 @@ def test_nothing_is_enqueued_before_commit(ticket, mongo_db, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         ticket_change_status(ticket=ticket, to_status=TicketStatus.RESOLVED, actor=None)
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the projection's enqueue, and the transition metric
     assert TicketLogProjection.objects.get().status == Status.PENDING
     assert logs(mongo_db) == []
 

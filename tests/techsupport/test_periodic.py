@@ -23,9 +23,12 @@ def test_setup_periodic_tasks_is_idempotent(settings, capsys):
     call_command("setup_periodic_tasks")
 
     installed = {
-        task.name: (task.task, task.interval.every) for task in PeriodicTask.objects.select_related("interval")
+        task.name: (task.task, task.interval.every, task.expire_seconds)
+        for task in PeriodicTask.objects.select_related("interval")
     }
-    assert installed == {name: (spec["task"], spec["every"]) for name, spec in settings.PERIODIC_TASKS.items()}
+    assert installed == {
+        name: (spec["task"], spec["every"], spec["every"]) for name, spec in settings.PERIODIC_TASKS.items()
+    }
     assert "sla-sweep" in capsys.readouterr().out
 
 

@@ -60,6 +60,7 @@ def test_supervisor_group_has_exactly_the_ticket_permissions(supervisor):
         "tickets.change_client",
         "tickets.view_slapolicy",
         "tickets.change_slapolicy",
+        "tickets.view_notification",
     }
     assert not fresh.has_perm("tickets.delete_ticket")
 

@@ -1,0 +1,86 @@
+"""Two sweeps at the same moment on real PostgreSQL (row locks, SKIP LOCKED, threads with their
+own connections): every due ticket is escalated and notified exactly once."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from tests.tickets.conftest import T0
+from tests.tickets.factories import ClientFactory
+from tickets import services
+from tickets.models import Notification, Ticket, TicketEvent
+from tickets.states import ClientType
+from tickets.sweep import sla_sweep
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+DUE = T0 + timedelta(hours=2)
+
+
+def test_two_concurrent_sweeps_never_escalate_or_notify_twice(desk):
+    client = ClientFactory(type=ClientType.VIP)
+    tickets = [
+        services.ticket_create(title=f"VIP {n}", description="Down.", client=client, actor=None, now=T0)
+        for n in range(60)
+    ]
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def sweep():
+        try:
+            start.wait(timeout=10)
+            results.append(sla_sweep(now=DUE, batch_size=7))
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sum(r.escalated for r in results) == 60
+    assert sum(r.touched for r in results) == 60
+    ids = [t.pk for t in tickets]
+    assert set(Ticket.objects.filter(pk__in=ids).values_list("escalation_level", flat=True)) == {1}
+    assert TicketEvent.objects.filter(ticket__in=ids, kind=TicketEvent.Kind.ESCALATED).count() == 60
+    assert Notification.objects.count() == 60 * len(desk.escalation_recipients)
+    # And a third sweep at the same instant finds nothing due.
+    assert sla_sweep(now=DUE).touched == 0
+
+
+def test_a_sweep_skips_a_ticket_locked_by_a_concurrent_change(desk):
+    client = ClientFactory(type=ClientType.VIP)
+    held = services.ticket_create(title="Held", description="Locked.", client=client, actor=None, now=T0)
+    free = services.ticket_create(title="Free", description="Not locked.", client=client, actor=None, now=T0)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                Ticket.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(timeout=10)
+    try:
+        first = sla_sweep(now=DUE)
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    second = sla_sweep(now=DUE + timedelta(minutes=1))
+
+    assert (first.touched, second.touched) == (1, 1)
+    assert set(Ticket.objects.values_list("title", "escalation_level")) == {("Held", 1), ("Free", 1)}
+    assert free.pk != held.pk

@@ -1,0 +1,207 @@
+"""SLA notifications: reading and marking them (the API), and delivering them (the outbox).
+
+Delivery (DESIGN.md "transactional outbox", docs/adr/0006-sla-sweep.md):
+1. The SLA sweep inserts the `Notification` rows in the transaction that applied the warning,
+   breach or escalation, with `email_status` / `webhook_status` pending.
+2. On commit it enqueues `notification_deliver_task` with the row ids (fast path).
+3. `notification_redrive_task` re-enqueues rows still pending REDRIVE_AFTER after their last
+   attempt (slow path: a crash between commit and enqueue, the broker down at that moment).
+4. `notification_deliver` is idempotent per row and channel (a row is locked while it is
+   delivered and a channel already `sent` is never sent again); the task retries transient
+   failures with backoff and, after its last retry, records the channel as `failed`.
+
+The webhook is one POST per sweep event (ticket + kind), carried by the event's first
+notification row; the other recipients' rows have `webhook_status` skipped.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+import requests
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from techsupport.exceptions import NotFound
+from tickets.models import Notification, Ticket
+
+logger = logging.getLogger(__name__)
+
+Delivery = Notification.Delivery
+
+REDRIVE_AFTER = timedelta(minutes=10)  # longer than the delivery task's whole retry ladder
+REDRIVE_BATCH = 1000
+DELIVERY_CHUNK = 500  # notification ids per delivery task (a message costs ~1 ms to publish)
+ERROR_MAX_CHARS = 2000
+
+
+# --- Reading (the API) -------------------------------------------------------------------
+def notification_list(*, recipient: User, unread: bool | None = None) -> QuerySet[Notification]:
+    """The recipient's own notifications, newest first; `unread=True` only those not read,
+    `unread=False` only those read."""
+    notifications = Notification.objects.filter(recipient=recipient).order_by("-created_at", "-id")
+    if unread is True:
+        notifications = notifications.filter(read_at__isnull=True)
+    elif unread is False:
+        notifications = notifications.filter(read_at__isnull=False)
+    return notifications
+
+
+def notification_mark_read(*, recipient: User, notification_id, now: datetime | None = None) -> Notification:
+    """Marks one of the recipient's notifications read and returns it. Idempotent: reading it
+    again keeps the first `read_at`. Someone else's (or an unknown) id → 404
+    `notification_not_found`, so ids of other people's notifications cannot be probed."""
+    now = now or timezone.now()
+    # A conditional UPDATE, not read-then-write: two clicks at once still keep the first instant.
+    Notification.objects.filter(pk=notification_id, recipient=recipient, read_at__isnull=True).update(read_at=now)
+    notification = Notification.objects.filter(pk=notification_id, recipient=recipient).first()
+    if notification is None:
+        raise NotFound("The notification does not exist.", code="notification_not_found")
+    return notification
+
+
+# --- Building (the sweep) ----------------------------------------------------------------
+def notifications_build(
+    *, ticket: Ticket, kind: str, recipients: list[User], message: str, data: dict, now: datetime
+) -> list[Notification]:
+    """Unsaved rows, one per recipient (the sweep bulk-inserts them). Email is pending for
+    recipients with an address; the webhook, when configured, rides on the first row only."""
+    webhook = Delivery.PENDING if settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
+    rows = []
+    for index, recipient in enumerate(recipients):
+        rows.append(
+            Notification(
+                recipient_id=recipient.pk,
+                ticket_id=ticket.pk,
+                kind=kind,
+                message=message,
+                data=data,
+                created_at=now,
+                updated_at=now,
+                email_status=Delivery.PENDING if recipient.email else Delivery.SKIPPED,
+                webhook_status=webhook if index == 0 else Delivery.SKIPPED,
+            )
+        )
+    return rows
+
+
+def notifications_enqueue(notification_ids: list) -> None:
+    """Enqueues delivery tasks in chunks. Called on commit; a broker failure is logged, not
+    raised: the rows stay pending and the re-drive picks them up."""
+    from tickets.tasks import notification_deliver_task
+
+    ids = [str(notification_id) for notification_id in notification_ids]
+    try:
+        with notification_deliver_task.app.producer_or_acquire() as producer:
+            for start in range(0, len(ids), DELIVERY_CHUNK):
+                notification_deliver_task.apply_async((ids[start : start + DELIVERY_CHUNK],), producer=producer)
+    except Exception:
+        logger.exception("could not enqueue notification deliveries", extra={"notifications": len(ids)})
+
+
+# --- Delivering (the outbox) -------------------------------------------------------------
+def _email_send(notification: Notification) -> None:
+    subject = {
+        Notification.Kind.SLA_WARNING: "SLA warning",
+        Notification.Kind.SLA_BREACH: "SLA breached",
+        Notification.Kind.SLA_ESCALATION: "SLA escalation",
+    }[notification.kind]
+    send_mail(
+        subject=f"[TechSupport Pro] {subject}: {notification.ticket.title}",
+        message=f"{notification.message}\n\nTicket id: {notification.ticket_id}\n",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[notification.recipient.email],
+        fail_silently=False,
+    )
+
+
+def webhook_payload(notification: Notification) -> dict:
+    """Slack-compatible (`text`) plus structured fields for other consumers."""
+    return {
+        "text": notification.message,
+        "kind": notification.kind,
+        "ticketId": str(notification.ticket_id),
+        "ticketTitle": notification.ticket.title,
+        "clientType": notification.data.get("clientType"),
+        "escalationLevel": notification.data.get("escalationLevel"),
+        "slaDueAt": notification.data.get("slaDueAt"),
+        "createdAt": notification.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _webhook_post(notification: Notification) -> None:
+    response = requests.post(
+        settings.SLA_WEBHOOK_URL, json=webhook_payload(notification), timeout=settings.SLA_WEBHOOK_TIMEOUT_S
+    )
+    response.raise_for_status()
+
+
+def _error_text(channel: str, exc: Exception) -> str:
+    return f"{channel}: {type(exc).__name__}: {exc}"
+
+
+def notification_deliver(*, notification_ids: list, final: bool = False, now: datetime | None = None) -> list[str]:
+    """Delivers each pending channel of each row and returns the ids still pending (to retry).
+
+    Each row is locked while it is delivered (a concurrent delivery of the same row skips it),
+    so a channel is sent at most once per success. A failure increments `attempts` and records
+    `last_error`; with `final` (the task's last try) the failed channel becomes `failed`.
+    """
+    now = now or timezone.now()
+    still_pending: list[str] = []
+    for notification_id in notification_ids:
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("recipient", "ticket")
+                .filter(pk=notification_id)
+                .first()
+            )
+            if notification is None or not notification.delivery_pending:
+                continue
+            errors = []
+            channels = [("email_status", _email_send), ("webhook_status", _webhook_post)]
+            for field, send in channels:
+                if getattr(notification, field) != Delivery.PENDING:
+                    continue
+                if field == "webhook_status" and not settings.SLA_WEBHOOK_URL:
+                    setattr(notification, field, Delivery.SKIPPED)  # unset since the row was made
+                    continue
+                try:
+                    send(notification)
+                    setattr(notification, field, Delivery.SENT)
+                except Exception as exc:  # SMTP, DNS, timeouts, 5xx: all worth another try
+                    errors.append(_error_text(field.removesuffix("_status"), exc))
+                    if final:
+                        setattr(notification, field, Delivery.FAILED)
+            notification.attempts += 1
+            if errors:
+                notification.last_error = "; ".join(errors)[:ERROR_MAX_CHARS]
+            notification.updated_at = now
+            notification.save(update_fields=["email_status", "webhook_status", "attempts", "last_error", "updated_at"])
+            if notification.delivery_pending:
+                still_pending.append(str(notification.pk))
+    if still_pending:
+        logger.warning("notification delivery failed; will retry", extra={"notifications": len(still_pending)})
+    return still_pending
+
+
+def notification_redrive(*, now: datetime | None = None) -> int:
+    """Re-enqueues up to REDRIVE_BATCH rows with a channel still pending and untouched for
+    REDRIVE_AFTER; returns how many. Touching `updated_at` keeps the next run from re-enqueuing
+    them again while they wait in the queue."""
+    now = now or timezone.now()
+    pending = Q(email_status=Delivery.PENDING) | Q(webhook_status=Delivery.PENDING)
+    ids = list(
+        Notification.objects.filter(pending, updated_at__lte=now - REDRIVE_AFTER)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:REDRIVE_BATCH]
+    )
+    if not ids:
+        return 0
+    Notification.objects.filter(pk__in=ids).update(updated_at=now)
+    notifications_enqueue(ids)
+    return len(ids)

@@ -1,0 +1,407 @@
+"""The SLA sweep: applies every SLA action that is due, in batches, set-based.
+
+`Ticket.sla_next_check_at` is the instant of a ticket's next SLA action (warning, breach,
+next escalation), NULL while its clock is stopped. A sweep takes the due rows in batches
+(`sla_next_check_at <= now`, ordered by it, `FOR UPDATE SKIP LOCKED`), decides each ticket's
+step from its data and its tier's policy (`sla_step`, a pure function), and writes the batch
+with a handful of statements: one UPDATE of the tickets, one INSERT of events, one of
+notifications, one of projection outbox rows. Every applied step moves `sla_next_check_at`
+past `now` (or to NULL), so a sweep repeated at the same instant finds nothing due, and two
+concurrent sweeps never take the same row: idempotence comes from the data.
+See docs/adr/0006-sla-sweep.md.
+"""
+
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models import Q
+from psycopg.types.json import Jsonb
+
+from accounts.models import User
+from accounts.roles import Role
+from reports.services import ticket_log_projection_enqueue_many
+from techsupport import metrics
+from tickets import sla
+from tickets.models import Notification, SlaPolicy, Ticket, TicketEvent
+from tickets.notifications import notifications_build, notifications_enqueue
+from tickets.services import ESCALATED_MIN_AGENT_LEVEL, transition_apply
+from tickets.states import CLOCK_STOPPED, TicketStatus, can_transition
+
+logger = logging.getLogger(__name__)
+
+WARNING, BREACH, ESCALATION, NONE = "warning", "breach", "escalation", "none"
+ESCALATE, NOTIFY = SlaPolicy.BreachAction.ESCALATE, SlaPolicy.BreachAction.NOTIFY
+# The SLA columns a step may change; the same list for every row of a batch.
+_SWEPT_FIELDS = ["status", "updated_at", "escalation_level", "sla_breached_at", "sla_next_check_at"]
+
+
+@dataclass(frozen=True)
+class SlaStep:
+    action: str  # WARNING, BREACH, ESCALATION or NONE
+    next_check_at: datetime | None
+
+
+def sla_step(
+    *,
+    status: str,
+    deleted: bool,
+    created_at: datetime,
+    due: datetime | None,
+    breached_at: datetime | None,
+    escalation_level: int,
+    policy: sla.PolicyValues,
+    now: datetime,
+) -> SlaStep:
+    """What a sweep at `now` does to a ticket whose SLA check is due, and when to look again.
+
+    - Clock stopped (RESOLVED, CLOSED, deleted) or no due time: nothing, never again.
+    - Before the warning instant (the policy's threshold changed since): nothing until then.
+    - Between the warning instant and the due time: warn; next check at the due time.
+    - At or past the due time, ESCALATE policy: escalate while the level is below the policy's
+      ceiling, next check one policy window later (or never, at the ceiling); a first breach
+      that finds the ceiling already reached notifies instead.
+    - At or past the due time, NOTIFY policy: notify once (the first breach); never again.
+
+    Every `next_check_at` returned is None or later than `now`: a repeated sweep at the same
+    instant finds nothing due.
+    """
+    if deleted or status in CLOCK_STOPPED or due is None:
+        return SlaStep(NONE, None)
+    warning = sla.warning_at(created_at, due, policy.warning_threshold)
+    if now < warning:
+        return SlaStep(NONE, warning)
+    if now < due:
+        return SlaStep(WARNING, due)
+    if policy.breach_action == ESCALATE and escalation_level < policy.escalation_ceiling:
+        reached_ceiling = escalation_level + 1 >= policy.escalation_ceiling
+        return SlaStep(ESCALATION, None if reached_ceiling else now + timedelta(hours=policy.target_hours))
+    if breached_at is None:
+        return SlaStep(BREACH, None)
+    return SlaStep(NONE, None)
+
+
+@dataclass
+class SweepResult:
+    now: datetime
+    dry_run: bool = False
+    touched: int = 0  # tickets whose SLA check was due (acted on or rescheduled)
+    warnings: int = 0
+    breaches: int = 0  # tickets whose breach was recorded by this sweep (both policies)
+    breach_notices: int = 0  # tickets whose breach was notified (kind sla_breach)
+    escalations: dict[int, int] = field(default_factory=dict)  # level reached → tickets
+    notifications: int = 0
+    batches: int = 0
+    duration_s: float = 0.0
+
+    @property
+    def escalated(self) -> int:
+        return sum(self.escalations.values())
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["now"] = self.now.isoformat()
+        data["escalations"] = {str(level): count for level, count in sorted(self.escalations.items())}
+        return data
+
+
+class _SweepContext:
+    """What every batch of one sweep needs, read once and only when a batch has rows: the
+    policies and the standing recipients (supervisors, senior agents)."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self._policies: dict[str, sla.PolicyValues] | None = None
+        self._supervisors: list[User] | None = None
+        self._seniors: list[User] | None = None
+
+    def policy(self, client_type: str) -> sla.PolicyValues:
+        if self._policies is None:
+            self._policies = dict(sla.DEFAULT_POLICIES)
+            for row in SlaPolicy.objects.all():
+                self._policies[row.client_type] = sla.PolicyValues(
+                    target_hours=row.target_hours,
+                    breach_action=row.breach_action,
+                    escalation_ceiling=row.escalation_ceiling,
+                    warning_threshold=row.warning_threshold,
+                )
+        return self._policies[client_type]
+
+    def supervisors(self) -> list[User]:
+        if self._supervisors is None:
+            self._supervisors = list(
+                User.objects.filter(role=Role.SUPERVISOR, is_active=True).only("id", "email").order_by("email")
+            )
+        return self._supervisors
+
+    def escalation_recipients(self) -> list[User]:
+        """Active agents of level 2+ and active supervisors."""
+        if self._seniors is None:
+            self._seniors = list(
+                User.objects.filter(role=Role.AGENT, is_active=True, level__gte=ESCALATED_MIN_AGENT_LEVEL)
+                .only("id", "email")
+                .order_by("email")
+            )
+        return self._seniors + self.supervisors()
+
+
+@dataclass
+class _BatchPlan:
+    events: list[TicketEvent] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    escalated: list[Ticket] = field(default_factory=list)
+    breaches: Counter = field(default_factory=Counter)  # (tier, action) → tickets
+    escalation_levels: Counter = field(default_factory=Counter)  # level → tickets
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+def _message(kind: str, ticket: Ticket, level: int) -> str:
+    due = ticket.sla_due_at.strftime("%Y-%m-%d %H:%M UTC")
+    name = f"«{ticket.title}» ({ticket.client_type})"
+    if kind == Notification.Kind.SLA_WARNING:
+        return f"SLA warning: ticket {name} is due at {due}."
+    if kind == Notification.Kind.SLA_BREACH:
+        return f"SLA breached: ticket {name} was due at {due} and is not resolved."
+    return f"SLA escalation to level {level}: ticket {name} was due at {due} and is still not resolved."
+
+
+def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResult) -> _BatchPlan:
+    """Decides and applies each ticket's step *in memory* (the instances are changed, nothing
+    is written) and collects the rows to insert. Shared by the sweep and its dry run."""
+    now = context.now
+    plan = _BatchPlan()
+    steps = []
+    for ticket in tickets:
+        policy = context.policy(ticket.client_type)
+        step = sla_step(
+            status=ticket.status,
+            deleted=ticket.deleted_at is not None,
+            created_at=ticket.created_at,
+            due=ticket.sla_due_at,
+            breached_at=ticket.sla_breached_at,
+            escalation_level=ticket.escalation_level,
+            policy=policy,
+            now=now,
+        )
+        steps.append((ticket, policy, step))
+    # The assigned agents of the tickets to warn, in one query.
+    warned_agent_ids = {t.agent_id for t, _, s in steps if s.action == WARNING and t.agent_id}
+    agents = (
+        {user.pk: user for user in User.objects.filter(pk__in=warned_agent_ids, is_active=True).only("id", "email")}
+        if warned_agent_ids
+        else {}
+    )
+
+    for ticket, policy, step in steps:
+        result.touched += 1
+        ticket.sla_next_check_at = step.next_check_at
+        if step.action == NONE:
+            continue
+        data = {"slaDueAt": _iso(ticket.sla_due_at), "clientType": ticket.client_type}
+        if step.action in (BREACH, ESCALATION) and ticket.sla_breached_at is None:
+            # The breach happened at the due time; the event records when the sweep saw it.
+            ticket.sla_breached_at = ticket.sla_due_at
+            plan.breaches[(ticket.client_type, policy.breach_action)] += 1
+            result.breaches += 1
+            data["firstBreach"] = True
+        if step.action == WARNING:
+            kind, event_kind = Notification.Kind.SLA_WARNING, TicketEvent.Kind.SLA_WARNING
+            agent = agents.get(ticket.agent_id)
+            recipients = [agent] if agent is not None else context.supervisors()
+            result.warnings += 1
+        elif step.action == BREACH:
+            kind, event_kind = Notification.Kind.SLA_BREACH, TicketEvent.Kind.SLA_BREACH
+            recipients = context.supervisors()
+            result.breach_notices += 1
+        else:
+            kind, event_kind = Notification.Kind.SLA_ESCALATION, TicketEvent.Kind.ESCALATED
+            recipients = context.escalation_recipients()
+        if step.action == ESCALATION:
+            data["reason"] = "sla"
+            if can_transition(ticket.status, TicketStatus.ESCALATED):
+                event = transition_apply(
+                    ticket, TicketStatus.ESCALATED, actor=None, now=now, kind=event_kind, data=data
+                )
+            else:
+                # Already ESCALATED: the table has no ESCALATED→ESCALATED; a re-escalation is a
+                # level change recorded as an escalation event without a status transition.
+                ticket.escalation_level += 1
+                ticket.updated_at = now
+                event = TicketEvent(
+                    ticket=ticket,
+                    kind=event_kind,
+                    from_status=ticket.status,
+                    to_status=ticket.status,
+                    data={"escalationLevel": ticket.escalation_level, **data},
+                    created_at=now,
+                )
+            plan.escalated.append(ticket)
+            plan.escalation_levels[ticket.escalation_level] += 1
+            result.escalations[ticket.escalation_level] = result.escalations.get(ticket.escalation_level, 0) + 1
+        else:
+            event = TicketEvent(
+                ticket=ticket,
+                kind=event_kind,
+                from_status=ticket.status,
+                to_status=ticket.status,
+                data={"escalationLevel": ticket.escalation_level, **data},
+                created_at=now,
+            )
+        plan.events.append(event)
+        notification_data = {**data, "escalationLevel": ticket.escalation_level, "status": ticket.status}
+        plan.notifications += notifications_build(
+            ticket=ticket,
+            kind=kind,
+            recipients=recipients,
+            message=_message(kind, ticket, ticket.escalation_level),
+            data=notification_data,
+            now=now,
+        )
+    result.notifications += len(plan.notifications)
+    return plan
+
+
+def _array(values) -> str:
+    """A PostgreSQL array literal of plain values (uuids, statuses, numbers, instants): one text
+    parameter instead of thousands of client-side quoted elements."""
+    return (
+        "{"
+        + ",".join("NULL" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)) for v in values)
+        + "}"
+    )
+
+
+def _tickets_update(tickets: list[Ticket]) -> None:
+    """One UPDATE for the whole batch. On PostgreSQL from arrays joined by id (Django's
+    bulk_update builds a CASE per column with a branch per row, quadratic in the batch size)."""
+    if connection.vendor != "postgresql":
+        Ticket.objects.bulk_update(tickets, _SWEPT_FIELDS)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE tickets_ticket AS t
+               SET status = v.status, updated_at = v.updated_at, escalation_level = v.escalation_level,
+                   sla_breached_at = v.sla_breached_at, sla_next_check_at = v.sla_next_check_at
+              FROM unnest(%s::uuid[], %s::varchar[], %s::timestamptz[], %s::smallint[], %s::timestamptz[],
+                          %s::timestamptz[])
+                   AS v(id, status, updated_at, escalation_level, sla_breached_at, sla_next_check_at)
+             WHERE t.id = v.id
+            """,
+            [
+                _array(t.pk for t in tickets),
+                _array(t.status for t in tickets),
+                _array(t.updated_at for t in tickets),
+                _array(t.escalation_level for t in tickets),
+                _array(t.sla_breached_at for t in tickets),
+                _array(t.sla_next_check_at for t in tickets),
+            ],
+        )
+
+
+def _rows_insert(model, rows: list) -> None:
+    """One INSERT of many rows: COPY on PostgreSQL (tens of thousands of notifications in a
+    burst: bulk_create spends most of its time quoting parameters), bulk_create elsewhere.
+    Columns without a value (an auto-increment id) are left to the database."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows)
+        return
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(rows[0], f.attname) is None)]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # psycopg adapts uuids, strings, numbers and instants itself; only JSON needs a wrapper.
+    json = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    attnames = [f.attname for f in fields]
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row([Jsonb(getattr(row, a)) if a in json else getattr(row, a) for a in attnames])
+
+
+def _count_metrics(breaches: Counter, levels: Counter) -> None:
+    for (tier, action), count in breaches.items():
+        metrics.sla_breaches_total.labels(tier=tier, action=action.lower()).inc(count)
+    for level, count in levels.items():
+        metrics.sla_escalations_total.labels(level=str(level)).inc(count)
+
+
+def _sweep_batch(context: _SweepContext, batch_size: int, result: SweepResult) -> int:
+    """Locks, decides and writes one batch in one transaction; returns how many rows it took."""
+    with transaction.atomic():
+        tickets = list(
+            Ticket.objects.filter(sla_next_check_at__lte=context.now)
+            .order_by("sla_next_check_at")
+            .defer("description")
+            .select_for_update(skip_locked=True)[:batch_size]
+        )
+        if not tickets:
+            return 0
+        plan = _plan_batch(tickets, context, result)
+        _tickets_update(tickets)
+        _rows_insert(TicketEvent, plan.events)
+        _rows_insert(Notification, plan.notifications)
+        ticket_log_projection_enqueue_many(tickets=plan.escalated)
+        ids = [notification.pk for notification in plan.notifications]
+        if ids:
+            transaction.on_commit(lambda: notifications_enqueue(ids), robust=True)
+        if plan.breaches or plan.escalation_levels:
+            breaches, levels = plan.breaches, plan.escalation_levels
+            transaction.on_commit(lambda: _count_metrics(breaches, levels), robust=True)
+    result.batches += 1
+    return len(tickets)
+
+
+def _dry_run(context: _SweepContext, batch_size: int, result: SweepResult) -> None:
+    """The same decisions over the same rows, without locks or writes: keyset pages over
+    (sla_next_check_at, id), since nothing moves the rows out of the due set."""
+    after = None
+    while True:
+        due = Ticket.objects.filter(sla_next_check_at__lte=context.now).order_by("sla_next_check_at", "id")
+        if after is not None:
+            due = due.filter(Q(sla_next_check_at__gt=after[0]) | Q(sla_next_check_at=after[0], id__gt=after[1]))
+        tickets = list(due.defer("description")[:batch_size])
+        if not tickets:
+            return
+        after = (tickets[-1].sla_next_check_at, tickets[-1].pk)
+        _plan_batch(tickets, context, result)
+        result.batches += 1
+        if len(tickets) < batch_size:
+            return
+
+
+def sla_sweep(*, now: datetime, batch_size: int | None = None, dry_run: bool = False) -> SweepResult:
+    """Applies every SLA action due at `now` and returns what it did.
+
+    Warnings, breaches and escalations are recorded as ticket events and notifications in the
+    same transaction as the ticket change; deliveries, projections and metrics follow on
+    commit. Safe to run concurrently and repeatedly (see the module docstring). `dry_run`
+    computes the same result without locking or writing anything.
+    """
+    batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
+    started = time.perf_counter()
+    result = SweepResult(now=now, dry_run=dry_run)
+    context = _SweepContext(now)
+    if dry_run:
+        # Rolled back whatever happens: nothing written, no on-commit side effect (metrics).
+        with transaction.atomic():
+            _dry_run(context, batch_size, result)
+            transaction.set_rollback(True)
+    else:
+        while _sweep_batch(context, batch_size, result) == batch_size:
+            pass
+    result.duration_s = time.perf_counter() - started
+    if not dry_run:
+        metrics.sla_sweep_duration_seconds.observe(result.duration_s)
+    if result.touched:
+        logger.info("sla sweep", extra=result.as_dict())
+    return result
