@@ -167,6 +167,9 @@ CELERY_TASK_QUEUES_NAMES = ["ingestion", "sla", "notifications", "projections", 
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than the slowest task: an unacknowledged task is redelivered after this.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=3600),
+    # Workers scan for overdue unacknowledged messages every interval x throttle seconds (kombu
+    # default 10 x 10 = 100 s); the fault drills (tests/faults) lower the throttle to 1.
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
     "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
     "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
 }
@@ -262,6 +265,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 STORAGES = {
