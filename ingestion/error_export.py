@@ -18,7 +18,7 @@ class _Echo:
 
 def _safe_cell(value: str) -> str:
     """Values came from an uploaded file: never let a spreadsheet read one back as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _rows(errors):

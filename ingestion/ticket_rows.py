@@ -104,8 +104,11 @@ def sheet_row_to_wire(values: list, positions: list[int]) -> list | None:
         if type(value) is str:
             if not value:
                 value = None
-            elif blank and not value.isspace():
-                blank = False
+            else:
+                if "\x00" in value:  # OOXML's `_x0000_` escape: PostgreSQL text and jsonb refuse NUL
+                    value = value.replace("\x00", "\ufffd")
+                if blank and not value.isspace():
+                    blank = False
         elif value is not None:
             value = to_wire(value)
             blank = False

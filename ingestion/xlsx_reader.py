@@ -16,6 +16,9 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 ZIP_SIGNATURE = b"PK\x03\x04"
 WORKBOOK_PART = "xl/workbook.xml"
+# Where an .xlsm keeps its macros. The reader never runs them, but the contract takes .xlsx only,
+# and a macro-enabled file should not sit in storage where an operator might open it.
+MACRO_PART = "xl/vbaProject.bin"
 
 
 class WorkbookError(Exception):
@@ -49,8 +52,11 @@ def inspect_xlsx(file: IO[bytes], *, max_uncompressed_bytes: int) -> ZipFacts:
         raise WorkbookError("The file is not an xlsx workbook.", "not_xlsx") from exc
     finally:
         file.seek(0)
-    if WORKBOOK_PART not in {member.filename for member in members}:
+    names = {member.filename for member in members}
+    if WORKBOOK_PART not in names:
         raise WorkbookError("The file is not an xlsx workbook.", "not_xlsx")
+    if MACRO_PART in names:
+        raise WorkbookError("The file is a macro-enabled workbook (.xlsm); save it as .xlsx.", "macro_workbook")
     uncompressed = sum(member.file_size for member in members)
     if uncompressed > max_uncompressed_bytes:
         raise WorkbookError(
