@@ -149,19 +149,8 @@ REPORTS: dict[str, Report] = {
         Report(
             "last-processes",
             "Latest import processes",
-            # `errors` is a list: the JSON carries it, flat exports leave it out.
-            (
-                "processId",
-                "filename",
-                "status",
-                "total",
-                "processed",
-                "failed",
-                "progress",
-                "startedAt",
-                "finishedAt",
-                "createdAt",
-            ),
+            # The file-status shape; `errors` is a list: the JSON carries it, flat exports leave it out.
+            tuple(name for name in ImportJobStatusOutput.Meta.fields if name != "errors"),
             lambda filters, limit: report_last_processes(),
         ),
     )
