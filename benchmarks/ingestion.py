@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/techsupport_bench \\
     REDIS_URL=redis://127.0.0.1:6379/4 \\
-    .venv/bin/python benchmarks/ingestion.py --rows 100000 1000000
+    .venv/bin/python benchmarks/ingestion.py --rows 100000 1000000 --store configured discard
 
 For each size it generates a seeded workbook (cached in --workdir), starts
 `celery -A config worker --queues ingestion --concurrency 2`, uploads the file through the API
@@ -14,6 +14,13 @@ smallest size: parse (calamine → wire rows), validate (rows → documents) and
 Without MONGO_URL the document store is the in-process stand-in (mongomock): each worker
 process writes into its own memory. The "store" figures are then stand-in speed, never MongoDB
 speed; set MONGO_URL to measure a real MongoDB.
+
+`--store configured discard` runs each size twice: once with the configured store (the stand-in
+without MONGO_URL), once with workers started through `benchmarks/ingestion_worker.py`, whose
+store only BSON-encodes the documents (the driver's client-side cost) and drops them — the
+pipeline's own throughput (parse, validate, PostgreSQL counting, broker). Each run also reports
+the CPU seconds the worker processes used, so the store's share can be read off the difference.
+The chunk size is the workers' INGESTION_CHUNK_SIZE (set it in the environment to compare).
 """
 
 import argparse
@@ -66,10 +73,23 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _start_workers(env: dict, logfile: Path) -> subprocess.Popen:
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (its own, not its children's)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_workers(env: dict, logfile: Path, store: str) -> subprocess.Popen:
+    if store == "discard":
+        command = [sys.executable, str(ROOT / "benchmarks/ingestion_worker.py")]
+    else:
+        command = [str(ROOT / ".venv/bin/celery")]
     worker = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/celery"),
+            *command,
             "-A",
             "config",
             "worker",
@@ -132,6 +152,13 @@ def _stages(path: Path, rows: int) -> dict:
         services.ticket_logs_store(outcome.documents[start : start + 1000])
     store_s = time.perf_counter() - started
     get_db()[COLLECTION].drop()
+
+    from benchmarks.ingestion_worker import encode_and_discard
+
+    started = time.perf_counter()
+    for start in range(0, len(outcome.documents), 1000):
+        encode_and_discard(outcome.documents[start : start + 1000])
+    encode_s = time.perf_counter() - started
     return {
         "rows": rows,
         "parse_s": round(parse_s, 2),
@@ -141,10 +168,19 @@ def _stages(path: Path, rows: int) -> dict:
         "store_s": round(store_s, 2),
         "store_docs_per_s": round(len(outcome.documents) / store_s),
         "store": "stand-in (mongomock, in-process)" if is_embedded() else "MongoDB",
+        "bson_encode_only_s": round(encode_s, 2),
     }
 
 
-def _run(path: Path, rows: int, env: dict, workdir: Path, timeout_s: float) -> dict:
+def _store_label(store: str) -> str:
+    from techsupport.mongo import is_embedded
+
+    if store == "discard":
+        return "discarded (BSON-encoded only)"
+    return "stand-in (mongomock, in each worker)" if is_embedded() else "MongoDB (MONGO_URL)"
+
+
+def _run(path: Path, rows: int, env: dict, workdir: Path, timeout_s: float, store: str) -> dict:
     import redis
     from django.conf import settings
 
@@ -162,7 +198,9 @@ def _run(path: Path, rows: int, env: dict, workdir: Path, timeout_s: float) -> d
     # A served process is warm: load the URL/DRF/multipart code paths before timing.
     api.get("/api/files")
     api.post("/api/files/upload", {}, format="multipart")
-    worker = _start_workers(env, workdir / f"worker-{rows}.log")
+    worker = _start_workers(env, workdir / f"worker-{rows}-{store}.log", store)
+    pool = _children(worker.pid)
+    cpu_before = {pid: _cpu_s(pid) for pid in [worker.pid, *pool]}
     try:
         with path.open("rb") as handle:
             started = time.perf_counter()
@@ -175,13 +213,21 @@ def _run(path: Path, rows: int, env: dict, workdir: Path, timeout_s: float) -> d
             time.sleep(0.2)
             job.refresh_from_db()
         peaks = {pid: round(_rss_peak_mb(pid)) for pid in _children(worker.pid)}
+        # The main process consumes from the broker and hands tasks to the pool over pipes.
+        cpu = {pid: round(_cpu_s(pid) - before, 2) for pid, before in cpu_before.items()}
     finally:
         _stop_workers(worker)
     if job.status not in FINISHED_STATUSES:
-        return {"rows": rows, "status": f"timed out after {timeout_s:.0f} s ({job.processed + job.failed} done)"}
+        return {
+            "rows": rows,
+            "store": _store_label(store),
+            "status": f"timed out after {timeout_s:.0f} s ({job.processed + job.failed} done)",
+        }
     e2e_s = (job.finished_at - job.created_at).total_seconds()
     return {
         "rows": rows,
+        "store": _store_label(store),
+        "chunk_size": int(env.get("INGESTION_CHUNK_SIZE") or settings.INGESTION_CHUNK_SIZE),
         "file_mb": round(path.stat().st_size / 1024 / 1024, 1),
         "status": job.status,
         "processed": job.processed,
@@ -190,6 +236,8 @@ def _run(path: Path, rows: int, env: dict, workdir: Path, timeout_s: float) -> d
         "upload_ms": round(upload_ms),
         "end_to_end_s": round(e2e_s, 2),
         "rows_per_s": round(rows / e2e_s),
+        "worker_cpu_s": round(sum(cpu.values()), 2),
+        "worker_cpu_s_main_then_pool": [cpu[worker.pid], *sorted((cpu[pid] for pid in pool), reverse=True)],
         "worker_peak_rss_mb": sorted(peaks.values(), reverse=True),
         "api_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -202,6 +250,14 @@ def main() -> None:
     parser.add_argument("--invalid-ratio", type=float, default=0.01)
     parser.add_argument("--timeout", type=float, default=900, help="Per run, seconds.")
     parser.add_argument("--no-stages", action="store_true")
+    parser.add_argument(
+        "--store",
+        nargs="+",
+        choices=["configured", "discard"],
+        default=["configured"],
+        help="configured: the workers write through get_db() (the stand-in without MONGO_URL); "
+        "discard: the workers BSON-encode the documents and drop them (benchmarks/ingestion_worker.py).",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         sys.exit("Set DATABASE_URL and REDIS_URL (a benchmark database and Redis db).")
@@ -229,8 +285,9 @@ def main() -> None:
             started = time.perf_counter()
             write_sample_workbook(path, rows=rows, invalid_ratio=args.invalid_ratio, seed=42)
             print(f"generated {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        results["runs"].append(_run(path, rows, env, workdir, args.timeout))
-        print(json.dumps(results["runs"][-1]), file=sys.stderr)
+        for store in args.store:
+            results["runs"].append(_run(path, rows, env, workdir, args.timeout, store))
+            print(json.dumps(results["runs"][-1]), file=sys.stderr)
     if not args.no_stages:
         smallest = min(args.rows)
         results["stages"] = _stages(workdir / f"tickets-{smallest}.xlsx", smallest)

@@ -3,7 +3,14 @@
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun, worker_process_shutdown, worker_ready
+from celery.signals import (
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -39,6 +46,28 @@ def _bind_task_context(task_id=None, task=None, **kwargs):
         task_name=task.name if task else None,
         request_id=getattr(task.request, "request_id", None) if task else None,
     )
+
+
+@task_prerun.connect
+def _recycle_db_connections(task=None, **kwargs):
+    """CELERY_DB_REUSE_MAX keeps DB connections across tasks; before each task they get what
+    Django gives them before a request: closed if broken (errors, failed health check) or older
+    than CONN_MAX_AGE, so a task after a PostgreSQL restart reconnects instead of failing. Eager
+    tasks run inside their caller's transaction: left alone, as Celery's fixup does."""
+    if task is not None and task.request.is_eager:
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+@worker_shutdown.connect
+def _close_db_connections(**kwargs):
+    """The reused sessions end with the worker (sent in the worker's own thread, which matters
+    for in-thread test workers; pool processes' sessions end with the processes)."""
+    from django.db import connections
+
+    connections.close_all()
 
 
 @task_postrun.connect

@@ -15,3 +15,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# In-thread test workers (celery.contrib.testing start_worker) never end their thread's reused
+# DB session, which then blocks dropping the test database: reconnect per task as Celery does by
+# default. tests/techsupport/test_celery_db_connections.py turns reuse back on.
+CELERY_DB_REUSE_MAX = 0
