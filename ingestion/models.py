@@ -44,6 +44,9 @@ class ImportJob(models.Model):
     processed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     chunk_count = models.PositiveIntegerField(null=True, blank=True)
+    # Fixed when the job is created, so a resumed split cuts the same chunks (chunk numbers are
+    # the exactly-once keys).
+    chunk_size = models.PositiveIntegerField(default=1000)
     error_message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

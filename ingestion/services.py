@@ -15,13 +15,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
@@ -86,33 +87,56 @@ def import_job_create(*, file, filename: str | None, uploaded_by=None, chunk_siz
             stored_name=stored_name,
             size_bytes=file.size,
             sha256=digest.hexdigest(),
+            chunk_size=chunk_size or settings.INGESTION_CHUNK_SIZE,
         )
         # robust: a broker outage at this instant must not turn the accepted upload into an
         # error; the job stays pending and `import_jobs_redrive` enqueues it later.
-        transaction.on_commit(lambda: _enqueue_split(job.id, chunk_size), robust=True)
+        transaction.on_commit(lambda: _enqueue_split(job.id), robust=True)
     logger.info("import_job_created", job_id=str(job.id), size_bytes=file.size, sha256=job.sha256)
     return job
 
 
-def _enqueue_split(job_id, chunk_size: int | None) -> None:
+def _enqueue_split(job_id, *, resume: bool = False) -> None:
     from ingestion.tasks import import_split_task
 
-    import_split_task.delay(str(job_id), chunk_size)
+    import_split_task.delay(str(job_id), resume=resume)
 
 
-def import_jobs_redrive(*, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """The slow path of the upload's enqueue: jobs still `pending` after `older_than` (the
-    process died, or the broker was down, between commit and enqueue) are enqueued again. A
-    split delivered twice is harmless (see `import_job_split`)."""
-    stale = ImportJob.objects.filter(
-        status=ImportJobStatus.PENDING, created_at__lt=timezone.now() - older_than
-    ).values_list("pk", flat=True)
-    job_ids = list(stale[:500])
-    for job_id in job_ids:
-        _enqueue_split(job_id, None)
-    if job_ids:
-        logger.warning("import_jobs_redriven", count=len(job_ids))
-    return len(job_ids)
+def import_jobs_redrive(
+    *,
+    pending_after: timedelta = timedelta(minutes=10),
+    stalled_after: timedelta = timedelta(minutes=15),
+    now: datetime | None = None,
+) -> int:
+    """The slow path that makes sure every accepted upload finishes; returns the jobs re-driven.
+
+    - `pending` after `pending_after`: the split was never enqueued (the process died, or the
+      broker was down, between commit and enqueue) → enqueue it.
+    - `processing` with no chunk counted for `stalled_after`: a message was lost on the way (a
+      broker restarted without persistence, or a worker killed in the instant between taking a
+      message off the queue and recording it as unacknowledged) → resume: the split runs again
+      over the stored file and enqueues only the chunks that were never counted.
+    Both are harmless when nothing was lost (a split or chunk delivered twice counts once), so the
+    thresholds only trade recovery time against duplicate work on a backed-up queue."""
+    now = now or timezone.now()
+    pending = list(
+        ImportJob.objects.filter(status=ImportJobStatus.PENDING, created_at__lt=now - pending_after).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    stalled = list(
+        ImportJob.objects.filter(status=ImportJobStatus.PROCESSING)
+        .annotate(last_progress=Coalesce(Max("chunks__counted_at"), "started_at", "created_at"))
+        .filter(last_progress__lt=now - stalled_after)
+        .values_list("pk", flat=True)[:500]
+    )
+    for job_id in pending:
+        _enqueue_split(job_id)
+    for job_id in stalled:
+        _enqueue_split(job_id, resume=True)
+    if pending or stalled:
+        logger.warning("import_jobs_redriven", pending=len(pending), stalled=len(stalled))
+    return len(pending) + len(stalled)
 
 
 # --- Split -------------------------------------------------------------------------------
@@ -142,10 +166,11 @@ def import_job_fail(*, job_id, message: str) -> None:
     logger.warning("import_job_failed", job_id=str(job_id), reason=message)
 
 
-def import_job_split(*, job_id, chunk_size: int | None = None) -> None:
+def import_job_split(*, job_id, resume: bool = False) -> None:
     """Streams the first sheet, checks the header and enqueues one chunk task per `chunk_size`
     rows. Safe to run again (a redelivered split): chunk numbers and `total` are deterministic
-    and already counted chunks are skipped by the chunk task.
+    and already counted chunks are skipped by the chunk task. `resume` runs it again for a job
+    whose split already finished and enqueues only the chunks never counted.
 
     Duplicate ticket ids inside one file: the first occurrence is kept, each later one becomes a
     row error naming the first row (the split sees the whole file, so it is the one to know)."""
@@ -154,9 +179,10 @@ def import_job_split(*, job_id, chunk_size: int | None = None) -> None:
     job = ImportJob.objects.get(pk=job_id)
     if job.status in (ImportJobStatus.COMPLETED, ImportJobStatus.COMPLETED_WITH_ERRORS, ImportJobStatus.FAILED):
         return
-    if job.chunk_count is not None:
+    if job.chunk_count is not None and not resume:
         return  # split already finished; its chunks are queued or counted
-    chunk_size = chunk_size or settings.INGESTION_CHUNK_SIZE
+    chunk_size = job.chunk_size
+    counted = set(ImportChunk.objects.filter(job=job).values_list("chunk_no", flat=True)) if resume else set()
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJobStatus.PROCESSING, started_at=job.started_at or timezone.now()
     )
@@ -196,7 +222,8 @@ def import_job_split(*, job_id, chunk_size: int | None = None) -> None:
                 nonlocal chunk_no, buffer, duplicates, first_row_no
                 # `total` first, so processed + failed never exceeds it.
                 ImportJob.objects.filter(pk=job.pk).update(total=total)
-                import_chunk_task.delay(str(job.pk), chunk_no, first_row_no, buffer, duplicates or None)
+                if chunk_no not in counted:
+                    import_chunk_task.delay(str(job.pk), chunk_no, first_row_no, buffer, duplicates or None)
                 chunk_no += 1
                 buffer, duplicates, first_row_no = [], {}, None
 
@@ -227,7 +254,9 @@ def import_job_split(*, job_id, chunk_size: int | None = None) -> None:
     with transaction.atomic():
         ImportJob.objects.filter(pk=job.pk).update(total=total, chunk_count=chunk_no)
         _finish_if_done(job.pk)
-    logger.info("import_job_split", job_id=str(job.pk), total=total, chunks=chunk_no)
+    logger.info(
+        "import_job_split", job_id=str(job.pk), total=total, chunks=chunk_no, resumed=len(counted) if resume else None
+    )
 
 
 # --- Chunks ------------------------------------------------------------------------------

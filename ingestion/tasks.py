@@ -68,8 +68,8 @@ class ChunkTask(Task):
 
 
 @shared_task(base=SplitTask, **_RETRY_POLICY)
-def import_split_task(job_id: str, chunk_size: int | None = None) -> None:
-    services.import_job_split(job_id=job_id, chunk_size=chunk_size)
+def import_split_task(job_id: str, resume: bool = False) -> None:
+    services.import_job_split(job_id=job_id, resume=resume)
 
 
 @shared_task(base=ChunkTask, **_RETRY_POLICY)
