@@ -90,7 +90,7 @@ def test_api_survives_a_redis_outage_and_recovers_without_restart(redis_proxy, t
 
     eager, app.conf.task_always_eager = app.conf.task_always_eager, False
     try:
-        assert services.import_jobs_redrive(older_than=timedelta(0)) == 2
+        assert services.import_jobs_redrive(pending_after=timedelta(0)) == 2
     finally:
         app.conf.task_always_eager = eager
     assert stranded in _queued_job_ids()
