@@ -4,6 +4,13 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
 
 from accounts.models import User
+from accounts.services import tokens_revoke_all, user_groups_sync
+
+
+def _email_clean(form) -> str:
+    # Stored lower-cased (User.save): compare it so, or a case variant of a taken email
+    # passes the form's unique check and fails on the database constraint (a 500).
+    return form.cleaned_data["email"].strip().lower()
 
 
 class UserCreationForm(forms.ModelForm):
@@ -13,6 +20,8 @@ class UserCreationForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["email", "name", "role", "level"]
+
+    clean_email = _email_clean
 
     def clean(self):
         cleaned = super().clean()
@@ -46,6 +55,8 @@ class UserChangeForm(forms.ModelForm):
         model = User
         fields = ["email", "name", "role", "level", "is_active", "password"]
 
+    clean_email = _email_clean
+
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
@@ -65,3 +76,10 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "role", "level", "password1", "password2"]})
     ]
+
+    def save_model(self, request, obj, form, change):
+        # What the API's user_create / user_update do after saving, so the two paths agree.
+        super().save_model(request, obj, form, change)
+        user_groups_sync(obj)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            tokens_revoke_all(user=obj)

@@ -50,7 +50,7 @@ def user_create(*, email: str, password: str, role: str, name: str = "", level: 
             user.save()
     except IntegrityError as exc:  # lost a race with a concurrent registration
         raise Conflict("A user with this email already exists.", code="email_taken") from exc
-    _group_membership_sync(user)
+    user_groups_sync(user)
     return user
 
 
@@ -64,11 +64,12 @@ def user_update(*, user: User, **changes) -> User:
         user.save()
         if changes.get("is_active") is False:
             tokens_revoke_all(user=user)
-    _group_membership_sync(user)
+    user_groups_sync(user)
     return user
 
 
-def _group_membership_sync(user: User) -> None:
+def user_groups_sync(user: User) -> None:
+    """Supervisors, and only they, are in the Supervisors group (their admin permissions)."""
     group, _ = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
     if user.role == Role.SUPERVISOR:
         user.groups.add(group)

@@ -61,7 +61,8 @@ class ApiRateLimitMiddleware:
         return self.get_response(request)
 
 
-_JSON_PREFIXES = ("/api", "/health")
+# Paths whose errors are always the contract's JSON (techsupport/views.py uses it too).
+JSON_ERROR_PREFIXES = ("/api", "/health", "/metrics")
 _STATUS_ERRORS = {
     400: ("The request is malformed.", "bad_request"),
     401: ("Authentication credentials were not provided or are invalid.", "not_authenticated"),
@@ -88,7 +89,7 @@ class JsonErrorMiddleware:
         response = self.get_response(request)
         if (
             response.status_code >= 400
-            and request.path.startswith(_JSON_PREFIXES)
+            and request.path.startswith(JSON_ERROR_PREFIXES)
             and not response.get("Content-Type", "").startswith("application/json")
         ):
             status = response.status_code

@@ -7,9 +7,11 @@ from techsupport.exceptions import ValidationFailed
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# Far past any real list, and low enough that the offset fits the database's integer.
+MAX_PAGE = 10_000_000
 
 
-def _int_param(request, name: str, default: int, low: int, high: int | None) -> int:
+def _int_param(request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -17,15 +19,14 @@ def _int_param(request, name: str, default: int, low: int, high: int | None) -> 
         value = int(raw)
     except ValueError:
         value = None
-    if value is None or value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationFailed(details={name: f"Must be an integer {bound}."})
+    if value is None or not low <= value <= high:
+        raise ValidationFailed(details={name: f"Must be an integer between {low} and {high}."})
     return value
 
 
 def page_params(request) -> tuple[int, int]:
     """(page, pageSize) from the query string; out-of-range values are a 400."""
-    page = _int_param(request, "page", 1, 1, None)
+    page = _int_param(request, "page", 1, 1, MAX_PAGE)
     size = _int_param(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     return page, size
 
@@ -56,7 +57,12 @@ class StandardPagination(BasePagination):
 
     def get_schema_operation_parameters(self, view):
         return [
-            {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+            },
             {
                 "name": "pageSize",
                 "in": "query",

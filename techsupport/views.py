@@ -3,12 +3,11 @@
 from django.views import defaults
 
 from techsupport.exceptions import error_response
-
-_JSON_PREFIXES = ("/api", "/health", "/metrics")
+from techsupport.middleware import JSON_ERROR_PREFIXES
 
 
 def _wants_json(request) -> bool:
-    return request.path.startswith(_JSON_PREFIXES)
+    return request.path.startswith(JSON_ERROR_PREFIXES)
 
 
 def handler400(request, exception=None):

@@ -324,6 +324,12 @@ class TicketAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # tickets are soft-deleted through the API, never removed
 
+    def has_change_permission(self, request, obj=None):
+        # A soft-deleted ticket is history: viewable, but the services refuse to change it.
+        if obj is not None and obj.deleted_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
         if change:
             changes = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}

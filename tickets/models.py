@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.roles import Role
+from tickets import sla
 from tickets.states import CLOCK_STOPPED, ClientType, TicketStatus
 
 MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 1, 5, 3
@@ -180,6 +181,14 @@ class SlaPolicy(models.Model):
 
     def __str__(self):
         return f"{self.client_type}: {self.target_hours:g} h, {self.get_breach_action_display().lower()}"
+
+    def as_values(self) -> sla.PolicyValues:
+        return sla.PolicyValues(
+            target_hours=self.target_hours,
+            breach_action=self.breach_action,
+            escalation_ceiling=self.escalation_ceiling,
+            warning_threshold=self.warning_threshold,
+        )
 
 
 class Notification(models.Model):

@@ -72,14 +72,7 @@ def client_update(*, client: Client, **changes) -> Client:
 # --- SLA policy --------------------------------------------------------------------------
 def sla_policy_values(client_type: str) -> sla.PolicyValues:
     policy = SlaPolicy.objects.filter(client_type=client_type).first()
-    if policy is None:
-        return sla.DEFAULT_POLICIES[client_type]
-    return sla.PolicyValues(
-        target_hours=policy.target_hours,
-        breach_action=policy.breach_action,
-        escalation_ceiling=policy.escalation_ceiling,
-        warning_threshold=policy.warning_threshold,
-    )
+    return sla.DEFAULT_POLICIES[client_type] if policy is None else policy.as_values()
 
 
 # --- Tickets -----------------------------------------------------------------------------

@@ -122,13 +122,7 @@ class _SweepContext:
     def policy(self, client_type: str) -> sla.PolicyValues:
         if self._policies is None:
             self._policies = dict(sla.DEFAULT_POLICIES)
-            for row in SlaPolicy.objects.all():
-                self._policies[row.client_type] = sla.PolicyValues(
-                    target_hours=row.target_hours,
-                    breach_action=row.breach_action,
-                    escalation_ceiling=row.escalation_ceiling,
-                    warning_threshold=row.warning_threshold,
-                )
+            self._policies.update({row.client_type: row.as_values() for row in SlaPolicy.objects.all()})
         return self._policies[client_type]
 
     def supervisors(self) -> list[User]:

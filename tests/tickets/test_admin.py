@@ -294,3 +294,20 @@ def test_supervisor_edits_sla_policy_and_clients(back_office):
     assert added.status_code == 302
     assert Client.objects.get(name="Umbrella").email == "ops@umbrella.example"
     assert back_office.get("/admin/tickets/client/").status_code == 200
+
+
+def test_soft_deleted_ticket_is_read_only_in_the_change_form(back_office):
+    # Editing a deleted ticket reached the service, whose NotFound escaped as a 500.
+    ticket = TicketFactory(title="Gone", deleted_at=timezone.now())
+    url = f"{CHANGELIST}{ticket.pk}/change/"
+
+    page = back_office.get(url)
+    response = back_office.post(
+        url,
+        {"title": "Edited", "description": ticket.description, "priority": "1", "events-TOTAL_FORMS": "0"},
+    )
+
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assert response.status_code == 403
+    assert Ticket.objects.get(pk=ticket.pk).title == "Gone"

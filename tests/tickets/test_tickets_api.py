@@ -373,3 +373,24 @@ def test_openapi_schema_documents_the_ticket_endpoints(admin_client):
     assert {"/api/tickets", "/api/tickets/{ticket_id}/status", "/api/clients"} <= set(paths)
     list_params = {p["name"] for p in paths["/api/tickets"]["get"]["parameters"]}
     assert {"status", "clientId", "from", "to", "slaBreached", "page", "pageSize"} <= list_params
+
+
+def test_list_rejects_a_page_beyond_any_offset(agent_client):
+    # An offset past the database's integer range was a 500 (DataError / OverflowError).
+    response = agent_client.get("/api/tickets", {"page": str(10**19)})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert set(response.json()["details"]) == {"page"}
+
+
+def test_a_soft_deleted_ticket_cannot_be_changed_or_assigned(supervisor_client, agent):
+    ticket = TicketFactory(deleted_at=T0)
+
+    status = supervisor_client.patch(f"/api/tickets/{ticket.pk}/status", {"status": "IN_PROGRESS"}, format="json")
+    assign = supervisor_client.patch(f"/api/tickets/{ticket.pk}/assign", {"agentId": str(agent.pk)}, format="json")
+
+    assert (status.status_code, status.json()["code"]) == (404, "ticket_not_found")
+    assert (assign.status_code, assign.json()["code"]) == (404, "ticket_not_found")
+    row = Ticket.objects.get(pk=ticket.pk)
+    assert (row.status, row.agent_id) == ("OPEN", None)
