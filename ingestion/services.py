@@ -21,14 +21,22 @@ import structlog
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
-from django.db.models.functions import Coalesce
+from django.db.models import F, Max, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
 
 from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportJobStatus, ImportRowError
-from ingestion.ticket_rows import COLUMN_KEYS, TICKET_ID, HeaderError, map_header, sheet_row_to_wire, validate_row
+from ingestion.ticket_rows import (
+    COLUMN_KEYS,
+    TICKET_ID,
+    HeaderError,
+    canonical_uuid,
+    map_header,
+    sheet_row_to_wire,
+    validate_row,
+)
 from ingestion.xlsx_reader import FirstSheet, WorkbookError, inspect_xlsx
 from techsupport import metrics
 from techsupport.exceptions import PayloadTooLarge, UnsupportedMedia
@@ -220,8 +228,10 @@ def import_job_split(*, job_id, resume: bool = False) -> None:
 
             def flush():
                 nonlocal chunk_no, buffer, duplicates, first_row_no
-                # `total` first, so processed + failed never exceeds it.
-                ImportJob.objects.filter(pk=job.pk).update(total=total)
+                # `total` first, so processed + failed never exceeds it. Never lowered: a resumed
+                # or redelivered split passes through smaller running totals, and a job whose
+                # split had finished would look done at one of them while chunks are still due.
+                ImportJob.objects.filter(pk=job.pk).update(total=Greatest("total", Value(total)))
                 if chunk_no not in counted:
                     import_chunk_task.delay(str(job.pk), chunk_no, first_row_no, buffer, duplicates or None)
                 chunk_no += 1
@@ -234,9 +244,9 @@ def import_job_split(*, job_id, resume: bool = False) -> None:
                 buffer.append(wire)
                 if wire is not None:
                     total += 1
-                    key = wire[TICKET_ID].strip().lower() if isinstance(wire[TICKET_ID], str) else ""
-                    # Only UUID-shaped ids: repeated garbage is already rejected as "not a UUID".
-                    if len(key) == 36 and key[8] == key[13] == key[18] == key[23] == "-":
+                    # Only UUIDs: repeated garbage is already rejected as "not a UUID".
+                    key = canonical_uuid(wire[TICKET_ID])
+                    if key is not None:
                         if key in seen:
                             duplicates[str(row_no)] = seen[key]
                         else:

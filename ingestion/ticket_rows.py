@@ -152,6 +152,15 @@ def _uuid(value) -> str:
         raise _Invalid("Must be a UUID.") from exc
 
 
+def canonical_uuid(value) -> str | None:
+    """The canonical spelling of a UUID cell (as stored as `_id`), or None when it is not one:
+    the split's duplicate check must see `{ABC…}` and `abc…` as the same ticket, as Mongo does."""
+    try:
+        return _uuid(value)
+    except _Invalid:
+        return None
+
+
 def _choice(value, choices: dict[str, str]) -> str:
     text = _text(value).upper().replace(" ", "_")
     if text not in choices:
@@ -188,7 +197,10 @@ def _instant(value) -> datetime:
         raise _Invalid("Must be a date: ISO-8601 text or an Excel date.")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:00-05:00: past year 9999 in UTC
+        raise _Invalid("Must be a date: ISO-8601 text or an Excel date.") from exc
 
 
 def _level(value) -> int:
@@ -196,7 +208,8 @@ def _level(value) -> int:
         raise _Invalid("Must be an integer ≥ 0.")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    elif isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if not isinstance(value, int) or value < 0:
         raise _Invalid("Must be an integer ≥ 0.")

@@ -41,10 +41,11 @@ def _filters_from(params) -> tuple[ReportFilters, dict]:
     return ReportFilters(start=start, end=end, client_type=client_type), errors
 
 
-def _charts(filters: ReportFilters, agent_names: dict[str, str]) -> list:
+def _charts(filters: ReportFilters) -> list:
     avg = selectors.report_avg_resolution(filters=filters)
     escalated = selectors.report_escalated_per_month(filters=filters)
     agents = selectors.report_top_agents(filters=filters, limit=10)
+    agent_names = selectors.agent_names([row["agentId"] for row in agents])
     weekly = selectors.report_weekly_status(filters=filters)
     sla = selectors.report_sla_compliance(filters=filters)
     weeks: dict[str, dict[str, int]] = {}
@@ -110,7 +111,6 @@ class DashboardAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         filters, errors = _filters_from(request.GET)
-        agent_ids = [row["agentId"] for row in selectors.report_top_agents(filters=filters, limit=10)]
         context = {
             **self.admin_site.each_context(request),
             "title": "Reports dashboard",
@@ -124,7 +124,7 @@ class DashboardAdmin(admin.ModelAdmin):
             },
             "client_types": ClientType.values,
             "summary": _summary(timezone.now()),
-            "charts": _charts(filters, selectors.agent_names(agent_ids)),
+            "charts": _charts(filters),
             "last_processes": selectors.report_last_processes(),
             "today": date.today(),
         }

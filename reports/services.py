@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from pymongo.errors import DuplicateKeyError
 
 from reports.models import TicketLogProjection
 from techsupport.mongo import get_db
@@ -89,7 +90,15 @@ def ticket_log_projection_deliver(*, projection_id: int, now: datetime | None = 
         return False
     document = ticket_log_document_for(projection.ticket)
     try:
-        get_db()[COLLECTION].replace_one({"_id": document["_id"]}, document, upsert=True)
+        # Only over an older (or equal) state: two deliveries for one ticket can overlap on
+        # different workers, and the one that read the ticket first must not write last. When
+        # the stored log is newer the filter matches nothing and the upsert's insert hits the
+        # `_id`: that duplicate key means "already newer", so this delivery is done.
+        get_db()[COLLECTION].replace_one(
+            {"_id": document["_id"], "updatedAt": {"$lte": document["updatedAt"]}}, document, upsert=True
+        )
+    except DuplicateKeyError:
+        pass
     except Exception as exc:
         TicketLogProjection.objects.filter(pk=projection_id).update(
             attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=now

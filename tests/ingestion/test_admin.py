@@ -25,6 +25,24 @@ def test_import_job_changelist_shows_progress_and_rate(admin_web, django_assert_
     assert b'title="50.0%"' in response.content
 
 
+def test_dead_letter_changelist_query_count_does_not_grow_with_letters(admin_web, django_assert_max_num_queries):
+    for n in range(6):
+        job = ImportJob.objects.create(filename=f"{n}.xlsx", stored_name="x", sha256="0" * 64)
+        DeadLetter.objects.create(
+            job=job,
+            chunk_no=0,
+            task_name="ingestion.tasks.import_chunk_task",
+            payload={"args": [str(job.pk), 0, 2, [None, None]], "kwargs": {}},
+            error="AutoReconnect: down\ntraceback",
+        )
+
+    with django_assert_max_num_queries(10):
+        response = admin_web.get("/admin/ingestion/deadletter/")
+
+    assert response.status_code == 200
+    assert response.content.count(b"AutoReconnect: down") == 6
+
+
 def test_import_job_page_shows_the_first_row_errors(admin_web):
     job = ImportJob.objects.create(filename="a.xlsx", stored_name="x", sha256="0" * 64, status="completed_with_errors")
     ImportRowError.objects.bulk_create(

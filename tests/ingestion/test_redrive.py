@@ -65,6 +65,35 @@ def test_a_lost_chunk_message_is_resumed_from_the_stored_file(
     assert mongo_db[COLLECTION].count_documents({}) == 5
 
 
+def test_a_resumed_split_never_lowers_total_so_the_job_cannot_finish_early(
+    admin_client, post_workbook, monkeypatch, settings, mongo_db
+):
+    settings.INGESTION_CHUNK_SIZE = 2
+    deliver = import_chunk_task.delay
+
+    def lose_the_tail(job_id, chunk_no, *args):
+        if chunk_no < 2:  # the messages of chunks 2 and 3 vanish in the broker
+            deliver(job_id, chunk_no, *args)
+
+    # Given an import of 7 rows (chunks 0..3) whose last two chunk messages are lost
+    monkeypatch.setattr("ingestion.tasks.import_chunk_task.delay", lose_the_tail)
+    job_id = post_workbook(admin_client, workbook_bytes(clean_rows(7))).json()["processId"]
+    seen = []
+
+    def watch(job_id, chunk_no, *args):
+        seen.append((chunk_no, *ImportJob.objects.values_list("status", "total").get(pk=job_id)))
+        deliver(job_id, chunk_no, *args)
+
+    # When the resumed split re-sends them
+    monkeypatch.setattr("ingestion.tasks.import_chunk_task.delay", watch)
+    services.import_job_split(job_id=job_id, resume=True)
+
+    # then the job stays processing with its full total until the last chunk counts
+    assert seen == [(2, "processing", 7), (3, "processing", 7)]
+    job = ImportJob.objects.get(pk=job_id)
+    assert (job.status, job.total, job.processed, job.failed) == ("completed", 7, 7, 0)
+
+
 def test_a_resume_after_nothing_was_lost_changes_nothing(admin_client, post_workbook, settings):
     settings.INGESTION_CHUNK_SIZE = 2
     job_id = post_workbook(admin_client, workbook_bytes(clean_rows(5))).json()["processId"]

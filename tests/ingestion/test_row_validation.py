@@ -66,6 +66,22 @@ def test_bad_rows_of_every_kind_are_counted_and_explained(admin_client, post_wor
     assert (open_row["agentId"], open_row["resolvedAt"], open_row["clientType"]) == (None, None, "VIP")
 
 
+@pytest.mark.django_db
+def test_a_ticket_id_repeated_in_another_spelling_is_a_duplicate(admin_client, post_workbook, mongo_db):
+    spellings = [TICKET, "{" + TICKET.upper() + "}", TICKET.replace("-", "")]
+    rows = [ticket_row(n, ticket_id=spelling) for n, spelling in enumerate(spellings)]
+
+    body = post_workbook(admin_client, workbook_bytes(rows)).json()
+
+    job = ImportJob.objects.get(pk=body["processId"])
+    assert (job.status, job.total, job.processed, job.failed) == ("completed_with_errors", 3, 1, 2)
+    assert list(ImportRowError.objects.filter(job=job).values_list("row_no", "message")) == [
+        (3, "Duplicate ticket_id: row 2 has it already."),
+        (4, "Duplicate ticket_id: row 2 has it already."),
+    ]
+    assert mongo_db[COLLECTION].count_documents({}) == 1
+
+
 def test_validate_row_accepts_excel_date_cells_serials_and_numeric_text():
     valid, errors = validate_row(wire(fecha_creacion=45658, nivel_escalamiento="2", fecha_resolucion="2025-01-02"))
 
@@ -84,7 +100,17 @@ def test_validate_row_accepts_excel_date_cells_serials_and_numeric_text():
             {"fecha_creacion": "10:30:00"},
             ("fecha_creacion", "10:30:00", "Must be a date: ISO-8601 text or an Excel date."),
         ),
+        # Past year 9999 / before year 1 once in UTC: a row error, not a crash of the whole chunk.
+        (
+            {"fecha_creacion": "9999-12-31T23:00:00-05:00"},
+            ("fecha_creacion", "9999-12-31T23:00:00-05:00", "Must be a date: ISO-8601 text or an Excel date."),
+        ),
+        (
+            {"fecha_creacion": "0001-01-01T00:30:00+01:00"},
+            ("fecha_creacion", "0001-01-01T00:30:00+01:00", "Must be a date: ISO-8601 text or an Excel date."),
+        ),
         ({"nivel_escalamiento": True}, ("nivel_escalamiento", "True", "Must be an integer ≥ 0.")),
+        ({"nivel_escalamiento": "²"}, ("nivel_escalamiento", "²", "Must be an integer ≥ 0.")),
         ({"nivel_escalamiento": 2**31}, ("nivel_escalamiento", str(2**31), "Must be at most 2147483647.")),
         ({"estado": None}, ("estado", "", "Required.")),
         ({"estado": " =A1"}, ("estado", " =A1", "Formulas are not accepted; enter the value.")),

@@ -107,3 +107,19 @@ def test_dashboard_query_count_is_bounded(supervisor_browser, django_assert_max_
     # session + user + permissions, policies (2 tiers x2), summary, SLA targets, agent names, import jobs (+ errors)
     with django_assert_max_num_queries(14):
         assert supervisor_browser.get(URL).status_code == 200
+
+
+def test_dashboard_runs_each_report_pipeline_once(supervisor_browser, monkeypatch):
+    from reports import selectors
+
+    pipelines_run = []
+    aggregate = selectors._aggregate
+
+    def counting(pipeline):
+        pipelines_run.append(pipeline)
+        return aggregate(pipeline)
+
+    monkeypatch.setattr(selectors, "_aggregate", counting)
+
+    assert supervisor_browser.get(URL).status_code == 200
+    assert len(pipelines_run) == 5  # avg-resolution, escalated, top-agents, weekly-status, sla-compliance

@@ -8,9 +8,11 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from reports import services
 from reports.models import TicketLogProjection
+from reports.services import ticket_log_document_for
 from reports.tasks import MAX_RETRIES, ticket_log_redrive_task
 from tests.accounts.factories import UserFactory
 from tests.tickets.factories import ClientFactory, TicketFactory
+from tickets.models import Ticket
 from tickets.services import ticket_change_status
 from tickets.states import ClientType, TicketStatus
 
@@ -94,6 +96,28 @@ def test_delivery_is_idempotent_and_reads_the_latest_state(ticket, mongo_db, dja
     assert services.ticket_log_projection_deliver(projection_id=first.pk) is False
     assert services.ticket_log_projection_deliver(projection_id=second.pk) is True
     assert [d["status"] for d in logs(mongo_db)] == ["CLOSED"]  # already the latest at the first delivery
+
+
+def test_a_delivery_that_read_an_older_state_never_overwrites_a_newer_one(
+    ticket, mongo_db, monkeypatch, django_capture_on_commit_callbacks
+):
+    # Given two deliveries for one ticket overlapping on two workers: the first read the ticket
+    # while it was RESOLVED, the second read it CLOSED and wrote first
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_change_status(ticket=ticket, to_status=TicketStatus.RESOLVED, actor=None)
+    stale = Ticket.objects.select_related("client").get(pk=ticket.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_change_status(ticket=ticket, to_status=TicketStatus.CLOSED, actor=None)
+    first, second = TicketLogProjection.objects.order_by("id")
+    assert services.ticket_log_projection_deliver(projection_id=second.pk) is True
+
+    # When the first one writes last
+    monkeypatch.setattr(services, "ticket_log_document_for", lambda _: ticket_log_document_for(stale))
+    assert services.ticket_log_projection_deliver(projection_id=first.pk) is True
+
+    # then the log keeps the newer state and both rows are delivered
+    assert [d["status"] for d in logs(mongo_db)] == ["CLOSED"]
+    assert list(TicketLogProjection.objects.values_list("status", flat=True)) == [Status.DELIVERED] * 2
 
 
 class _DownCollection:
