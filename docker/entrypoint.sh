@@ -15,6 +15,7 @@ case "$1" in
     exec gunicorn config.wsgi:application --config gunicorn.conf.py
     ;;
   worker)
+    rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"/* 2>/dev/null || true
     exec celery -A config worker --loglevel=INFO \
       --queues "${CELERY_QUEUES:-ingestion,sla,notifications,projections,default}" \
       --concurrency "${CELERY_CONCURRENCY:-2}"
