@@ -93,3 +93,11 @@ def test_admin_pages_keep_html_errors():
 
     assert response.status_code in (302, 404)
     assert not response.get("Content-Type", "").startswith("application/json")
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_json_body_over_the_data_limit_is_413(admin_client):
+    """Under the upload limit but over Django's in-memory limit for non-file bodies."""
+    response = admin_client.post("/api/auth/register", {"email": "x" * 5000}, format="json")
+
+    assert_error_shape(response, 413, "payload_too_large")
