@@ -1,37 +1,33 @@
 # TechSupport Pro — developer commands. `make run` and `make test` work on a fresh machine
-# with only Python >= 3.11: they create .venv and install what they need.
+# with only Python >= 3.11: they create .venv (and .venv-docstore for the local document server)
+# and install what they need. Local mode's settings: var/local.env (see localmode/).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
-# Local runs default to DEBUG (embedded defaults, default admin); production sets DEBUG=0.
-LOCAL  := DEBUG=$${DEBUG:-1}
+QUEUES := ingestion,sla,notifications,projections,default
 
-.PHONY: run test lint format migrate worker beat flower install install-dev clean
+.PHONY: run docstore test lint format migrate worker beat flower install install-dev clean
 
 $(VENV)/.runtime: requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
-	touch $@
+	$(PYTHON) -m localmode.install requirements.txt $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
-	touch $@ $(VENV)/.runtime
+	$(PYTHON) -m localmode.install requirements-dev.txt $@ $(VENV)/.runtime
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
-migrate: $(VENV)/.runtime
-	$(LOCAL) $(BIN)/python manage.py migrate --noinput
+# The whole product locally: document server, Celery worker + beat, web server (localmode/run.py).
+run: $(VENV)/.runtime
+	$(BIN)/python -m localmode run --port $(PORT)
 
-run: migrate
-	$(LOCAL) $(BIN)/python manage.py ensure_admin
-	$(LOCAL) $(BIN)/python manage.py setup_periodic_tasks
-	$(LOCAL) $(BIN)/python manage.py seed_demo --if-empty
-	$(LOCAL) PORT=$(PORT) $(BIN)/python manage.py serve
+# Only the local document server, for manage.py commands while `make run` is not running.
+docstore: $(VENV)/.runtime
+	$(BIN)/python -m localmode docstore
+
+migrate: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -44,8 +40,9 @@ format: $(VENV)/.dev
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Beside `make run` (whose worker already runs beat) or against real services (REDIS_URL ...).
 worker: $(VENV)/.runtime
-	$(BIN)/celery -A config worker --loglevel=INFO --queues=ingestion,sla,notifications,projections,default
+	$(BIN)/celery -A config worker --loglevel=INFO --queues=$(QUEUES)
 
 beat: $(VENV)/.runtime
 	$(BIN)/celery -A config beat --loglevel=INFO --scheduler django_celery_beat.schedulers:DatabaseScheduler
@@ -54,4 +51,4 @@ flower: $(VENV)/.runtime
 	$(BIN)/celery -A config flower --port=5555
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-docstore var .pytest_cache .ruff_cache

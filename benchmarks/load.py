@@ -40,10 +40,14 @@ SUPERVISORS, AGENTS, CLIENTS = 10, 20, 50
 
 
 def environment(port: int) -> dict:
+    from benchmarks.docstore import ensure_mongo_url
+
+    mongo_url = ensure_mongo_url("techsupport_load")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "MONGO_URL"))}
     env.update(
         DATABASE_URL=f"{LOAD_PG}/{LOAD_DB}",
         REDIS_URL=REDIS_URL,
+        MONGO_URL=mongo_url,
         DEBUG="0",
         DJANGO_SETTINGS_MODULE="config.settings",
         SECRET_KEY="load-test-only-secret-key-long-enough-for-hs256",

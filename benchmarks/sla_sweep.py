@@ -50,6 +50,9 @@ def database_ensure() -> None:
 
 
 def django_setup() -> None:
+    from benchmarks.docstore import ensure_mongo_url
+
+    ensure_mongo_url("techsupport_slabench")
     os.environ["DATABASE_URL"] = f"{BENCH_PG}/{BENCH_DB}"
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-long-enough-for-hs256")
     os.environ["DEBUG"] = "0"

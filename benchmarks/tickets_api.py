@@ -46,6 +46,9 @@ def database_ensure() -> None:
 
 
 def django_setup() -> None:
+    from benchmarks.docstore import ensure_mongo_url
+
+    ensure_mongo_url("techsupport_bench")
     os.environ["DATABASE_URL"] = f"{BENCH_PG}/{BENCH_DB}"
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-long-enough-for-hs256")
     os.environ["DEBUG"] = "0"
@@ -56,6 +59,7 @@ def django_setup() -> None:
     # Production static storage (manifest) for the admin pages: collected once, outside the repo's var/static.
     os.environ["STATIC_ROOT"] = str(ROOT / "var" / "bench-static")
     os.environ.pop("REDIS_URL", None)
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"  # no broker: measured requests publish nothing
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     import django
 

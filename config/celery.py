@@ -34,7 +34,7 @@ def _propagate_request_id(headers=None, **kwargs):
 @task_prerun.connect
 def _bind_task_context(task_id=None, task=None, **kwargs):
     """Task log lines carry task name, task id and the request id of the enqueuing request.
-    An eager task (embedded mode) runs inside that request: its context is kept."""
+    An eager task (tests) runs inside that request: its context is kept."""
     import structlog
 
     if task is not None and task.request.is_eager:

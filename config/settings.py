@@ -1,10 +1,14 @@
 """Settings, read once from the environment.
 
-Without service URLs the project runs in *embedded mode*: SQLite file, local-memory cache,
-Celery tasks executed in-process and the in-process document store. That is the default of
-`make run`. Production sets DATABASE_URL, REDIS_URL, MONGO_URL, SECRET_KEY and DEBUG=0.
+Production sets DEBUG=0, SECRET_KEY and the service URLs (DATABASE_URL, REDIS_URL, MONGO_URL).
+Local mode (`make run`) reads `var/local.env`, written on its first start (localmode/settings_file.py):
+DEBUG on, a generated SECRET_KEY and the local document server's MONGO_URL, with SQLite under
+`var/` and the local file broker (localmode/broker.py) unless DATABASE_URL / REDIS_URL are set.
+Every process of the checkout reads that file, so they all share one set of stores. Variables in
+the environment win over it; `.env` is docker compose's file and is not read here.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -14,7 +18,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# LOCAL_ENV_FILE="" turns the file off (the test settings do: tests never touch a developer's data).
+LOCAL_ENV_FILE = os.environ.get("LOCAL_ENV_FILE", str(BASE_DIR / "var" / "local.env"))
+if LOCAL_ENV_FILE and Path(LOCAL_ENV_FILE).is_file():
+    environ.Env.read_env(LOCAL_ENV_FILE, overwrite=False)
+else:
+    LOCAL_ENV_FILE = ""
 
 DEBUG = env.bool("DEBUG", default=False)
 # Local mode: the developer's machine. Only here do insecure conveniences (default admin
@@ -24,8 +33,21 @@ LOCAL_MODE = DEBUG
 SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off. (Local mode: run `make run` once; it writes var/local.env.)"
+        )
     SECRET_KEY = "local-insecure-development-key-do-not-use-in-production"
+
+# The three stores. A process that shares PostgreSQL or Redis with others must share the document
+# store too: without MONGO_URL it would have none (its writes lost, its reports empty).
+DATABASE_URL = env("DATABASE_URL", default="")
+REDIS_URL = env("REDIS_URL", default="")
+MONGO_URL = env("MONGO_URL", default="")
+if (DATABASE_URL or REDIS_URL) and not MONGO_URL:
+    raise ImproperlyConfigured(
+        "MONGO_URL must be set when DATABASE_URL or REDIS_URL is set: every process must use the same "
+        "MongoDB server for ticket logs (e.g. MONGO_URL=mongodb://host:27017/techsupport)."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -93,7 +115,6 @@ TEMPLATES = [
 ]
 
 # --- Data stores -------------------------------------------------------------------------
-DATABASE_URL = env("DATABASE_URL", default="")
 DATABASES = {
     "default": env.db_url_config(DATABASE_URL)
     if DATABASE_URL
@@ -110,12 +131,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite (local mode, tests without DATABASE_URL), made to answer like PostgreSQL under
+    # concurrency: WAL lets readers run beside the writer; IMMEDIATE makes a write transaction
+    # take the lock when it begins, so concurrent changes queue (as row locks do) instead of
+    # failing with "database is locked" when one upgrades a read lock; a writer waits up to
+    # `timeout` seconds for its turn.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-
-REDIS_URL = env("REDIS_URL", default="")
 
 
 def _redis_db(url: str, offset: int) -> str:
@@ -140,18 +170,16 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# MongoDB holds `ticket_logs`. Without MONGO_URL the in-process stand-in is used (embedded
-# mode and tests); see techsupport/mongo.py, the only place that creates a client.
-MONGO_URL = env("MONGO_URL", default="")
+# MongoDB holds `ticket_logs` (techsupport/mongo.py is the only place that creates a client).
 MONGO_DB_NAME = (
     env("MONGO_DB_NAME", default="") or (urlsplit(MONGO_URL).path.strip("/") if MONGO_URL else "") or "techsupport"
 )
 MONGO_TIMEOUT_MS = env.int("MONGO_TIMEOUT_MS", default=5000)
 
 # --- Celery ------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# Tests only (config/settings_test.py): every process of the product publishes to a broker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -168,15 +196,29 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "projections"},
 }
 CELERY_TASK_QUEUES_NAMES = ["ingestion", "sla", "notifications", "projections", "default"]
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Longer than the slowest task: an unacknowledged task is redelivered after this.
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=3600),
-    # Workers scan for overdue unacknowledged messages every interval x throttle seconds (kombu
-    # default 10 x 10 = 100 s); the fault drills (tests/faults) lower the throttle to 1.
-    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
-    "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
-    "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
-}
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than the slowest task: an unacknowledged task is redelivered after this.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=3600),
+        # Workers scan for overdue unacknowledged messages every interval x throttle seconds (kombu
+        # default 10 x 10 = 100 s); the fault drills (tests/faults) lower the throttle to 1.
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+        "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
+        "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0),
+    }
+elif LOCAL_MODE:
+    # Local mode: the file broker every process of the checkout shares (localmode/broker.py).
+    from localmode.broker import transport_options
+
+    LOCAL_BROKER_DIR = Path(env("LOCAL_BROKER_DIR", default=str(BASE_DIR / "var" / "broker")))
+    CELERY_BROKER_URL = "filesystem://localhost/"
+    CELERY_BROKER_TRANSPORT = "localmode.broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(LOCAL_BROKER_DIR)
+elif DATABASE_URL and not CELERY_TASK_ALWAYS_EAGER:
+    raise ImproperlyConfigured("REDIS_URL must be set outside local mode: it is the broker every worker consumes.")
+else:
+    CELERY_BROKER_URL = "memory://"  # build steps (collectstatic) and eager tests publish nothing
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -251,7 +293,8 @@ SILENCED_SYSTEM_CHECKS = [
     "django_ratelimit.W001",
 ]
 if not REDIS_URL:
-    # Embedded mode is one process: local memory *is* the shared cache there.
+    # Local mode: the rate-limited requests are all served by the one web process, so its local
+    # memory is the shared cache.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # --- Uploads -----------------------------------------------------------------------------
@@ -319,8 +362,8 @@ LOGGING_CONFIG = None
 build_logging_config(LOG_FORMAT, LOG_LEVEL)
 
 # --- Periodic tasks ----------------------------------------------------------------------
-# One list for both modes: `manage.py setup_periodic_tasks` installs it into celery-beat's
-# DatabaseScheduler; in embedded mode `manage.py serve` runs it on a timer thread in-process.
+# `manage.py setup_periodic_tasks` installs these into celery-beat's DatabaseScheduler (beat runs
+# beside the worker in production, inside the local worker under `make run`).
 PERIODIC_TASKS: dict[str, dict] = {
     "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "every": 60},
     "notifications-redrive": {"task": "tickets.tasks.notification_redrive_task", "every": 300},

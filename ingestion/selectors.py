@@ -50,20 +50,20 @@ def dead_letter_get(dead_letter_id) -> DeadLetter | None:
 def queue_stats() -> dict:
     """{"queues": {name: {"waiting", "active"}}, "deadLetter": N}.
 
-    `waiting` is the length of the queue's list in the Redis broker (messages not yet taken by a
-    worker). `active` is what workers report as executing, per queue, via `celery inspect` with a
-    short timeout — a worker that does not answer in time is not counted. In embedded mode tasks
-    run inside the request that enqueues them, so nothing is ever waiting or active: both are 0.
-    Raises redis/kombu connection errors when the broker is down (the API answers 503)."""
+    `waiting` counts the messages in the broker not yet taken by a worker (the Redis list, or the
+    local file broker's folder). `active` is what workers report as executing, per queue, via
+    `celery inspect` with a short timeout — a worker that does not answer in time is not counted.
+    With eager tasks (tests) nothing ever waits: both are 0. Raises redis/kombu connection errors
+    when the broker is down (the API answers 503)."""
     names = list(settings.CELERY_TASK_QUEUES_NAMES)
     queues = {name: {"waiting": 0, "active": 0} for name in names}
-    if settings.REDIS_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
         from config.celery import app
 
         with app.connection_for_read() as connection:
-            client = connection.default_channel.client
+            channel = connection.default_channel
             for name in names:
-                queues[name]["waiting"] = int(client.llen(name))
+                queues[name]["waiting"] = int(channel.queue_declare(queue=name).message_count)
         replies = app.control.inspect(timeout=INSPECT_TIMEOUT_S).active() or {}
         for tasks in replies.values():
             for task in tasks or []:

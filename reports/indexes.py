@@ -1,6 +1,6 @@
 """The indexes of `ticket_logs` that the report pipelines need (see docs/benchmarks.md, "Reports",
 for which pipeline each one serves). `create_index` with the same keys and name is a no-op, so
-this is safe to run on every deploy and on every start of the embedded server."""
+this is safe to run on every deploy and on every start of `make run`."""
 
 from pymongo import ASCENDING
 

@@ -6,13 +6,11 @@ contract. Rules every builder keeps:
 - The first stage is a `$match` holding the filters (`createdAt` range, `clientType`) plus the
   builder's own predicates, all on indexed fields (see reports/indexes.py), so MongoDB starts
   from an index range scan instead of a collection scan.
-- Only operators that both MongoDB 7 and the in-process stand-in (mongomock 4.3) implement:
-  `$match`, `$group` with `$sum`/`$avg`, `$cond`, `$switch`, `$eq`/`$lte`/`$gt`, `$subtract`,
-  `$year`, `$month`, `$dateToString`, `$project`, `$sort`, `$limit`. Avoided: `$isoWeek`,
-  `$isoWeekYear`, `$dateTrunc` (not implemented by the stand-in), `$round` (unknown to the
-  stand-in; averages are rounded in Python), `$setWindowFields` and `$densify` (same).
-- Comparisons with a possibly-null field are guarded in `$match` first (`$ne: None`): the
-  stand-in evaluates `{"$lte": [null, 120]}` as true where MongoDB orders null below numbers.
+- Operators as MongoDB 7 documents them (the GitHub workflow runs every pipeline against
+  `mongo:7`; locally they run on the local document server): `$dateTrunc` folds creation instants
+  into ISO weeks (Monday, UTC) in the database.
+- Comparisons with a possibly-null field are guarded in `$match` first (`$ne: None`), so no
+  stage depends on how nulls order against numbers.
 """
 
 from dataclasses import dataclass
@@ -87,18 +85,13 @@ def top_agents_pipeline(filters: ReportFilters, *, limit: int) -> list[dict]:
 
 
 def weekly_status_pipeline(filters: ReportFilters) -> list[dict]:
-    """Counts per UTC creation *day* and status. `$isoWeek` is missing from the stand-in, so
-    the selector folds days into ISO weeks (Monday) in Python: at most 7 x statuses groups per
-    week, however many documents. Rows `{_id: {day: "YYYY-MM-DD", status}, tickets}`."""
+    """Counts per ISO week of creation (the Monday 00:00 UTC that starts it) and status.
+    Rows `{_id: {week: datetime, status}, tickets}`, chronological then by status."""
+    week = {"$dateTrunc": {"date": "$createdAt", "unit": "week", "startOfWeek": "monday", "timezone": "UTC"}}
     return [
         match_stage(filters),
-        {
-            "$group": {
-                "_id": {"day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$createdAt"}}, "status": "$status"},
-                "tickets": {"$sum": 1},
-            }
-        },
-        {"$sort": {"_id.day": 1, "_id.status": 1}},
+        {"$group": {"_id": {"week": week, "status": "$status"}, "tickets": {"$sum": 1}}},
+        {"$sort": {"_id.week": 1, "_id.status": 1}},
     ]
 
 

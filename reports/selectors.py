@@ -4,10 +4,9 @@ the rows to the contract (camelCase keys, averages rounded to 2 decimals, sorted
 The API, `manage.py generate_report` and the admin dashboard all go through `report_run`.
 """
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 
@@ -57,19 +56,10 @@ def report_top_agents(*, filters: ReportFilters, limit: int = DEFAULT_TOP_AGENTS
     ]
 
 
-def iso_week_monday(day: date) -> date:
-    """The Monday that starts `day`'s ISO week (2025-01-01 → 2024-12-30)."""
-    return day - timedelta(days=day.weekday())
-
-
 def report_weekly_status(*, filters: ReportFilters) -> list[dict]:
-    weeks: dict[tuple[str, str], int] = defaultdict(int)
-    for row in _aggregate(pipelines.weekly_status_pipeline(filters)):
-        monday = iso_week_monday(date.fromisoformat(row["_id"]["day"]))
-        weeks[(monday.isoformat(), row["_id"]["status"])] += row["tickets"]
     return [
-        {"weekStart": week_start, "status": status, "tickets": tickets}
-        for (week_start, status), tickets in sorted(weeks.items())
+        {"weekStart": row["_id"]["week"].date().isoformat(), "status": row["_id"]["status"], "tickets": row["tickets"]}
+        for row in _aggregate(pipelines.weekly_status_pipeline(filters))
     ]
 
 

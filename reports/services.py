@@ -142,26 +142,3 @@ def ticket_log_projection_redrive(*, now: datetime | None = None) -> int:
             logger.exception("could not enqueue a ticket log projection", extra={"projection_id": projection_id})
             break
     return len(ids)
-
-
-def ticket_logs_embedded_start() -> int:
-    """Embedded mode only, when the server starts: its in-process document store is new and
-    empty while the SQLite tickets persist (and `seed_demo` projected into the store of its own
-    process). Creates the indexes and re-projects, with their current state, every ticket that
-    has an outbox row, so the reports agree with the tickets. Returns how many."""
-    from pymongo.errors import BulkWriteError
-
-    from reports.indexes import ticket_log_indexes_ensure
-
-    ticket_log_indexes_ensure()
-    projected = TicketLogProjection.objects.values("ticket_id")
-    tickets = Ticket.objects.filter(pk__in=projected).select_related("client")
-    documents = [ticket_log_document_for(ticket) for ticket in tickets.iterator(chunk_size=2000)]
-    if not documents:
-        return 0
-    try:
-        get_db()[COLLECTION].insert_many(documents, ordered=False)
-    except BulkWriteError as exc:  # a document already there is already current
-        if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
-            raise
-    return len(documents)

@@ -23,7 +23,7 @@ def _check_database():
 
 def _check_redis():
     if not settings.REDIS_URL:
-        return {"mode": "embedded"}
+        return {"mode": "not used: local mode's file broker and in-process cache"}
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
@@ -35,8 +35,7 @@ def _check_redis():
 
 
 def _check_mongo():
-    mongo.ping()
-    return {"mode": "embedded"} if mongo.is_embedded() else {}
+    return mongo.server_description()
 
 
 CHECKS = {"database": _check_database, "redis": _check_redis, "mongo": _check_mongo}

@@ -1,30 +1,26 @@
 """The one MongoDB client factory. Every caller gets its database from `get_db()`.
 
-With MONGO_URL set it is a real pymongo client (production, compose, the GitHub workflow).
-Without it, an in-process stand-in (mongomock) that lives as long as the process: embedded mode
-and tests. Code must stay within what both support; see docs/adr/0002-store-split.md.
+MONGO_URL names the server: MongoDB in production, compose and the GitHub workflow; the local
+document server in local mode (`make run`, var/local.env) and in `make test` (a throw-away one).
+There is no in-process stand-in: every process of a deployment sees the same documents.
 """
 
 import threading
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from pymongo import MongoClient
 
 _lock = threading.Lock()
-_client = None
+_client: MongoClient | None = None
 
 
-def is_embedded() -> bool:
-    return not settings.MONGO_URL
-
-
-def _make_client():
-    if is_embedded():
-        import mongomock
-
-        _patch_standin_bulk_write()
-        return mongomock.MongoClient(tz_aware=True)
-    from pymongo import MongoClient
-
+def _make_client() -> MongoClient:
+    if not settings.MONGO_URL:
+        raise ImproperlyConfigured(
+            "MONGO_URL is not set. Local mode: start `make run` (it writes var/local.env and starts the local "
+            "document server); otherwise set MONGO_URL=mongodb://host:27017/techsupport."
+        )
     timeout = settings.MONGO_TIMEOUT_MS
     return MongoClient(
         settings.MONGO_URL,
@@ -37,7 +33,7 @@ def _make_client():
     )
 
 
-def get_client():
+def get_client() -> MongoClient:
     global _client
     if _client is None:
         with _lock:
@@ -54,33 +50,15 @@ def reset_client() -> None:
     """Forget the client (tests; after fork in prefork workers the driver reconnects anyway)."""
     global _client
     with _lock:
-        if _client is not None and not is_embedded():
+        if _client is not None:
             _client.close()
         _client = None
 
 
-def ping() -> None:
-    """Raises when the document store does not answer."""
-    db = get_db()
-    if is_embedded():
-        db.list_collection_names()
-    else:
-        db.command("ping")
-
-
-def _patch_standin_bulk_write() -> None:
-    """pymongo 4.20 passes `sort=` to bulk operations, which mongomock 4.3 does not accept;
-    drop it (we never sort bulk updates) so `bulk_write` works the same on both."""
-    from mongomock.collection import BulkOperationBuilder
-
-    if getattr(BulkOperationBuilder, "_techsupport_patched", False):
-        return
-    for name in ("add_update", "add_replace"):
-        original = getattr(BulkOperationBuilder, name)
-
-        def patched(self, *args, _original=original, **kwargs):
-            kwargs.pop("sort", None)
-            return _original(self, *args, **kwargs)
-
-        setattr(BulkOperationBuilder, name, patched)
-    BulkOperationBuilder._techsupport_patched = True
+def server_description() -> dict:
+    """Pings the server (raises when it does not answer) and says which one it is."""
+    client = get_client()
+    info = client.server_info()
+    product = f"SecantusDB {info['secantusVersion']}" if "secantusVersion" in info else "MongoDB"
+    host, port = client.address or ("?", 0)
+    return {"server": f"{host}:{port}", "product": product, "version": info.get("version")}

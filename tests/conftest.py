@@ -2,6 +2,7 @@
 are skipped with a reason, or fail when REQUIRE_SERVICES=1 (CI)."""
 
 import os
+import re
 
 import pytest
 from django.conf import settings
@@ -13,6 +14,8 @@ from techsupport import mongo
 from tests.accounts.factories import UserFactory
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# Tests drop every collection of the document database they use: only ever one named as a test's.
+TEST_DATABASE_NAME = re.compile(r"^test(_.*)?$|_test$")
 
 
 def _service_missing(marker: str) -> str | None:
@@ -42,7 +45,16 @@ def _clean_cache():
 
 @pytest.fixture(autouse=True)
 def mongo_db():
-    """The document store, emptied around each test (stand-in or real MongoDB)."""
+    """The document database, emptied around each test. Refuses (ends the session) unless its
+    name marks it as a test database: `make test` with a developer's or production MONGO_URL must
+    not erase `ticket_logs`."""
+    if not TEST_DATABASE_NAME.search(settings.MONGO_DB_NAME):
+        pytest.exit(
+            f"Refusing to run: the tests drop the collections of MongoDB database {settings.MONGO_DB_NAME!r}, "
+            "whose name does not mark it as a test database (test_* or *_test). Point MONGO_URL at one, "
+            "or unset it to let the tests start a throw-away server.",
+            returncode=2,
+        )
     db = mongo.get_db()
     for name in db.list_collection_names():
         db.drop_collection(name)

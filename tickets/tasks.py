@@ -1,7 +1,7 @@
 """SLA tasks (queue `sla`) and notification deliveries (queue `notifications`), routed in settings.
 
 `sla_sweep_task` and `notification_redrive_task` are periodic (settings.PERIODIC_TASKS:
-celery-beat in production, the embedded scheduler under `make run`).
+celery-beat: its own container in production, inside `make run`'s worker locally).
 """
 
 import random

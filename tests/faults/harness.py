@@ -128,6 +128,7 @@ def service_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
         SECURE_SSL_REDIRECT="0",
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
+        MONGO_URL=settings.MONGO_URL,  # the test session's document server: every process shares it
         LOG_LEVEL="WARNING",
         API_RATE_LIMIT="100000/m",
         LOGIN_RATE_LIMIT_EMAIL="100000/m",

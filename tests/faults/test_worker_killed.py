@@ -5,11 +5,10 @@ Real Redis broker, real PostgreSQL, worker subprocesses (`celery -A config worke
 acks_late: the message of the task that was running stays unacknowledged in Redis and is
 redelivered once the visibility timeout (5 s here) has passed.
 
-The proof is in PostgreSQL: `ImportJob.processed/failed`, and one `ImportChunk` row per chunk
-(unique per job and chunk number) whose counts add up. The documents themselves went to the
-worker's in-process document store (no MONGO_URL), which dies with each worker — so this test
-cannot count them; keyed writes (`_id = ticket_id`) make a redelivered chunk rewrite the same
-documents, and tests/ingestion/test_chunks.py proves that part in-process."""
+The proof is in PostgreSQL — `ImportJob.processed/failed`, and one `ImportChunk` row per chunk
+(unique per job and chunk number) whose counts add up — and in the document server every process
+shares: exactly one `ticket_logs` document per row of the file (keyed writes, `_id = ticket_id`,
+make a redelivered chunk rewrite the same documents)."""
 
 import json
 import os
@@ -25,6 +24,7 @@ from openpyxl import Workbook
 
 from ingestion import services
 from ingestion.models import DeadLetter, ImportChunk, ImportJob
+from techsupport.ticket_logs import COLLECTION
 from tests.faults.conftest import database_url
 from tests.faults.harness import kill9, service_env, start_worker, stop, wait_for
 from tests.ingestion.workbooks import HEADER, XLSX_TYPE, ticket_row
@@ -60,7 +60,7 @@ def _record(**facts) -> None:
             out.write(json.dumps(facts) + "\n")
 
 
-def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(tmp_path, settings):
+def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(tmp_path, settings, mongo_db):
     from config.celery import app
 
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -133,3 +133,4 @@ def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(tmp_path, setti
     assert sorted(chunks.values_list("chunk_no", flat=True)) == list(range(expected_chunks))
     assert sums == {"rows": ROWS, "processed": ROWS, "failed": 0}
     assert DeadLetter.objects.filter(job=job).count() == 0
+    assert mongo_db[COLLECTION].count_documents({"importJobId": str(job.pk)}) == ROWS

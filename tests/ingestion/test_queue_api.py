@@ -18,7 +18,7 @@ def dead_letter() -> DeadLetter:
     )
 
 
-def test_queue_stats_in_embedded_mode(admin_client, settings):
+def test_queue_stats_with_eager_tasks(admin_client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     dead_letter()
 

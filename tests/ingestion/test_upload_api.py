@@ -16,6 +16,7 @@ def test_a_clean_file_is_accepted_at_once_and_stored(admin_client, admin_user, p
     assert response.status_code == 202
     body = response.json()
     assert set(body) == {"processId", "status", "statusUrl"}
+    assert body["status"] == "pending"  # answered before any worker looked at the file
     assert body["statusUrl"] == f"/api/files/status/{body['processId']}"
     job = ImportJob.objects.get(pk=body["processId"])
     assert job.filename == "Tickets Enero.xlsx"

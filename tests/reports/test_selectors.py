@@ -1,7 +1,5 @@
 """Each report against a hand-built set of logs, with exact numbers."""
 
-from datetime import date
-
 import pytest
 
 from reports import selectors
@@ -148,12 +146,6 @@ def test_top_agents_filters(agent_logs):
 
 
 # --- weekly-status ---------------------------------------------------------------------------
-def test_iso_week_monday_crosses_the_year():
-    assert selectors.iso_week_monday(date(2025, 1, 1)) == date(2024, 12, 30)
-    assert selectors.iso_week_monday(date(2024, 12, 29)) == date(2024, 12, 23)
-    assert selectors.iso_week_monday(date(2025, 1, 6)) == date(2025, 1, 6)
-
-
 @pytest.fixture
 def weekly_logs():
     insert_logs(

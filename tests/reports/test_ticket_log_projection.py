@@ -187,16 +187,3 @@ def test_redrive_task_picks_only_stale_undelivered_rows(ticket, mongo_db):
         delivered.pk: Status.DELIVERED,
     }
     assert len(logs(mongo_db)) == 1
-
-
-def test_embedded_start_indexes_and_refills_the_empty_store(ticket, mongo_db, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        ticket_change_status(ticket=ticket, to_status=TicketStatus.RESOLVED, actor=None)
-    TicketFactory()  # never projected: stays out
-    mongo_db.drop_collection("ticket_logs")  # what a fresh server process starts with
-
-    assert services.ticket_logs_embedded_start() == 1
-    assert services.ticket_logs_embedded_start() == 1  # again: duplicates are already current
-
-    assert [(d["_id"], d["status"]) for d in logs(mongo_db)] == [(str(ticket.pk), "RESOLVED")]
-    assert "clientType_createdAt" in mongo_db["ticket_logs"].index_information()

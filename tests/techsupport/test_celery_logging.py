@@ -1,5 +1,5 @@
 """Task log lines carry the task's name and id and the request id of the request that
-enqueued them — through the real Redis broker, and in embedded (eager) mode."""
+enqueued them — through the real Redis broker, and when run eagerly (tests)."""
 
 import time
 

@@ -1,11 +1,7 @@
-import time
-
 import pytest
 from celery import current_app
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
-
-from techsupport.periodic import EmbeddedScheduler
 
 pytestmark = pytest.mark.django_db
 
@@ -30,28 +26,3 @@ def test_setup_periodic_tasks_is_idempotent(settings, capsys):
         name: (spec["task"], spec["every"], spec["every"]) for name, spec in settings.PERIODIC_TASKS.items()
     }
     assert "sla-sweep" in capsys.readouterr().out
-
-
-calls: list[str] = []
-
-
-@current_app.task(name="tests.periodic_probe_task")
-def periodic_probe_task():
-    calls.append("ran")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_embedded_scheduler_runs_periodic_tasks_in_process(settings):
-    settings.PERIODIC_TASKS = {"probe": {"task": "tests.periodic_probe_task", "every": 0.05}}
-    calls.clear()
-    scheduler = EmbeddedScheduler(tick_seconds=0.01)
-
-    scheduler.start()
-    deadline = time.monotonic() + 5
-    while len(calls) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    scheduler.stopped.set()
-    scheduler.join(timeout=5)
-
-    assert len(calls) >= 3
-    assert not scheduler.is_alive()

@@ -12,17 +12,18 @@ from ingestion import services
 from ingestion.models import FINISHED_STATUSES, ImportJob, ImportJobStatus
 from ingestion.tasks import import_chunk_task
 from techsupport.exceptions import AppError
-from techsupport.mongo import is_embedded
 
 POLL_INTERVAL_S = 0.5
 ERRORS_SHOWN = 10
+# A job still pending after this long has not been taken by any worker: say what to start.
+NO_WORKER_HINT_AFTER_S = 10
 
 
 class Command(BaseCommand):
     help = (
-        "Imports an xlsx of ticket logs through the same pipeline as POST /api/files/upload. "
-        "With eager Celery (no REDIS_URL) it runs in this process; with a broker it enqueues the "
-        "job for the workers and follows its progress."
+        "Imports an xlsx of ticket logs through the same pipeline as POST /api/files/upload: the job is "
+        "queued for the workers (`make run`'s worker locally, the worker containers in production) and "
+        "this command follows its progress."
     )
 
     def add_arguments(self, parser):
@@ -37,14 +38,6 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size must be ≥ 1.")
         if not os.path.isfile(file):
             raise CommandError(f"No such file: {file}")
-        if is_embedded():
-            self.stderr.write(
-                self.style.WARNING(
-                    "MONGO_URL is not set: the documents go to this process's in-memory document store and "
-                    "are discarded when the command ends. The server will not see them. Set MONGO_URL, or "
-                    "upload the file through the API (POST /api/files/upload) of the running server."
-                )
-            )
         show = options["verbosity"] > 0
         bar = tqdm(unit="row", disable=not show, file=sys.stderr, mininterval=0.3)
         job_holder: dict = {}
@@ -81,12 +74,21 @@ class Command(BaseCommand):
 
     def _wait(self, job: ImportJob, bar, timeout: float | None) -> ImportJob:
         started = time.monotonic()
+        hinted = False
         job.refresh_from_db()
         while job.status not in FINISHED_STATUSES:
             if settings.CELERY_TASK_ALWAYS_EAGER:
-                break  # eager: everything already ran inside import_job_create
-            if timeout is not None and time.monotonic() - started > timeout:
+                break  # eager (tests): everything already ran inside import_job_create
+            waited = time.monotonic() - started
+            if timeout is not None and waited > timeout:
                 raise CommandError(f"Gave up after {timeout:.0f} s; job {job.pk} is still {job.status}.")
+            if not hinted and waited > NO_WORKER_HINT_AFTER_S and job.status == ImportJobStatus.PENDING:
+                hinted = True
+                bar.write(
+                    f"No worker has taken job {job.pk} yet: is `make run` (or `make worker`) running? "
+                    "Waiting; Ctrl-C stops waiting, the job stays queued.",
+                    file=sys.stderr,
+                )
             time.sleep(POLL_INTERVAL_S)
             job.refresh_from_db()
             self._refresh_bar(bar, job)

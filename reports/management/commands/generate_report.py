@@ -3,7 +3,6 @@ from django.core.management.base import BaseCommand, CommandError
 from reports import selectors
 from reports.exports import rows_to_csv, rows_to_json, rows_to_table, rows_to_xlsx
 from reports.serializers import ReportQueryInput
-from techsupport import mongo
 from techsupport.exceptions import AppError
 
 FORMATS = ("table", "csv", "json", "xlsx")
@@ -33,12 +32,6 @@ class Command(BaseCommand):
         if not valid:
             raise CommandError(f"Invalid options: {_flat(query.errors)}")
         filters = query.validated_data["filters"]
-        if mongo.is_embedded() and name != "last-processes":
-            self.stderr.write(
-                "Note: MONGO_URL is not set, so this command reads the in-process document store of its own "
-                "process, which is empty: the embedded server's ticket logs live in the server process. "
-                "Use the API (GET /api/reports/...) or the admin dashboard, or set MONGO_URL."
-            )
         report = selectors.REPORTS[name]
         rows = selectors.report_run(name, filters=filters, limit=query.validated_data["limit"])
         if format == "xlsx":

@@ -1,0 +1,184 @@
+"""Local mode as `make run` runs it: separate processes — the web server, a Celery
+worker on the local file broker, `manage.py` commands "in a second terminal" — on one SQLite file
+and one document server. What one process writes, the others see."""
+
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import requests
+from django.conf import settings
+from django.utils import timezone
+from pymongo import MongoClient
+
+from localmode.run import web_server_command
+from tests.faults.harness import BIN, ROOT, free_port, start_worker, stop, wait_for
+from tests.ingestion.workbooks import ticket_row, workbook_bytes
+
+ADMIN = ("admin@stack.example", "Stack-Admin-Pass-1")
+DOCUMENT_DB = "techsupport_localstack_test"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """Web server + worker in local mode (DEBUG on, no REDIS_URL: the file broker)."""
+    folder = tmp_path_factory.mktemp("localstack")
+    mongo_url = settings.MONGO_URL.rsplit("/", 1)[0] + f"/{DOCUMENT_DB}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="1",
+        SECRET_KEY=settings.SECRET_KEY,
+        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
+        MONGO_URL=mongo_url,
+        LOCAL_BROKER_DIR=str(folder / "broker"),
+        MEDIA_ROOT=str(folder / "media"),
+        CELERY_TASK_ALWAYS_EAGER="0",
+        DEFAULT_ADMIN_EMAIL=ADMIN[0],
+        DEFAULT_ADMIN_PASSWORD=ADMIN[1],
+        LOG_LEVEL="WARNING",
+        API_RATE_LIMIT="100000/m",
+        PYTHONUNBUFFERED="1",
+    )
+    for command in (["migrate", "--noinput"], ["ensure_admin"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = free_port()
+    web = subprocess.Popen(
+        web_server_command("127.0.0.1", str(port)),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "web.log", "wb"),  # noqa: SIM115 - owned by the process
+    )
+    worker = start_worker(env, queues="ingestion,sla,notifications,projections,default", log=folder / "worker.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{base}/health"), timeout=60, what="the web server")
+        token = requests.post(f"{base}/api/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}, timeout=10)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token.json()['accessToken']}"
+        yield {"base": base, "env": env, "http": session, "folder": folder, "mongo_url": mongo_url}
+    finally:
+        stop(web)
+        stop(worker)
+        with MongoClient(mongo_url) as client:
+            client.drop_database(DOCUMENT_DB)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _manage(stack, *args, timeout=120) -> subprocess.CompletedProcess:
+    """A management command in "another terminal" of the same checkout."""
+    command = [sys.executable, "manage.py", *args]
+    return subprocess.run(command, cwd=ROOT, env=stack["env"], capture_output=True, text=True, timeout=timeout)
+
+
+def _finished_job(stack, process_id: str) -> dict:
+    def finished():
+        body = stack["http"].get(f"{stack['base']}/api/files/status/{process_id}", timeout=10).json()
+        return body if body["status"] not in ("pending", "processing") else None
+
+    return wait_for(finished, timeout=120, interval=0.5, what="the worker to finish the import")
+
+
+def test_an_upload_answers_at_once_and_the_local_worker_imports_it(stack):
+    rows = [ticket_row(n) for n in range(1500)]
+
+    response = stack["http"].post(
+        f"{stack['base']}/api/files/upload",
+        files={"file": ("history.xlsx", workbook_bytes(rows))},
+        timeout=30,
+    )
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "pending"  # processing happens in the worker process
+    job = _finished_job(stack, response.json()["processId"])
+    assert (job["status"], job["total"], job["processed"], job["failed"]) == ("completed", 1500, 1500, 0)
+    with MongoClient(stack["mongo_url"]) as client:
+        assert client[DOCUMENT_DB]["ticket_logs"].count_documents({"importJobId": job["processId"]}) == 1500
+
+
+def test_import_tickets_in_another_process_and_the_servers_reports_agree(stack, tmp_path):
+    path = tmp_path / "other-terminal.xlsx"
+    path.write_bytes(workbook_bytes([ticket_row(n, tipo_cliente="VIP") for n in range(5000, 5600)]))
+
+    result = _manage(stack, "import_tickets", str(path), "--timeout", "120")
+
+    assert result.returncode == 0, result.stderr
+    assert ": completed" in result.stdout
+    report = stack["http"].get(f"{stack['base']}/api/reports/avg-resolution?clientType=VIP", timeout=10).json()
+    with MongoClient(stack["mongo_url"]) as client:
+        vip_logs = client[DOCUMENT_DB]["ticket_logs"].count_documents({"clientType": "VIP"})
+    assert report["data"][0]["tickets"] == vip_logs >= 600
+
+
+def test_an_sla_sweep_run_from_another_process_reaches_the_servers_reports(stack):
+    http, base = stack["http"], stack["base"]
+    client = http.post(f"{base}/api/clients", json={"name": "Acme", "email": "ops@acme.example", "type": "VIP"})
+    ticket = http.post(
+        f"{base}/api/tickets", json={"title": "Down", "description": "All down", "clientId": client.json()["id"]}
+    )
+    created = ticket.json()["createdAt"]
+    late = (timezone.now() + timedelta(hours=3)).isoformat()
+
+    result = _manage(stack, "sla_sweep", "--now", late)
+
+    assert result.returncode == 0, result.stderr
+    assert "escalations:       1 (level 1: 1)" in result.stdout
+    assert http.get(f"{base}/api/tickets/{ticket.json()['id']}").json()["status"] == "ESCALATED"
+
+    def escalated_in_reports():
+        rows = http.get(f"{base}/api/reports/escalated-per-month?from={created[:10]}", timeout=10).json()["data"]
+        return rows if rows else None
+
+    rows = wait_for(escalated_in_reports, timeout=60, interval=0.5, what="the projection to reach the reports")
+    assert [row["escalated"] for row in rows] == [1]
+
+
+def test_concurrent_changes_to_one_ticket_get_409_not_database_is_locked(stack):
+    http, base = stack["http"], stack["base"]
+    client = http.post(f"{base}/api/clients", json={"name": "Busy", "email": "busy@acme.example", "type": "NORMAL"})
+    ticket_id = http.post(
+        f"{base}/api/tickets", json={"title": "Race", "description": "Fifty at once", "clientId": client.json()["id"]}
+    ).json()["id"]
+    statuses: list[int] = []
+    start = threading.Barrier(50)
+
+    def change():
+        start.wait()
+        response = http.patch(f"{base}/api/tickets/{ticket_id}/status", json={"status": "IN_PROGRESS"}, timeout=60)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=change) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Counter(statuses) == {200: 1, 409: 49}
+    events = http.get(f"{base}/api/tickets/{ticket_id}/events").json()["data"]
+    assert [(event["fromStatus"], event["toStatus"]) for event in events if event["kind"] == "status_changed"] == [
+        ("OPEN", "IN_PROGRESS")
+    ]
+
+
+@pytest.mark.parametrize("url", ["REDIS_URL", "DATABASE_URL"])
+def test_a_process_with_a_service_url_but_no_mongo_url_refuses_to_start(url):
+    env = {key: value for key, value in os.environ.items() if key not in ("MONGO_URL", "DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0", SECRET_KEY="k" * 50, MONGO_URL="")
+    env[url] = "redis://127.0.0.1:6379/9" if url == "REDIS_URL" else "postgres://postgres@127.0.0.1:5432/none"
+
+    for command in ([sys.executable, "manage.py", "check"], [str(BIN / "celery"), "-A", "config", "inspect", "ping"]):
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+        assert result.returncode != 0
+        assert "MONGO_URL must be set when DATABASE_URL or REDIS_URL is set" in result.stderr
