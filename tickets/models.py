@@ -74,13 +74,13 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolution_time_min = models.FloatField(null=True, blank=True)
+    resolution_time_min = models.FloatField("resolution time (minutes)", null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     # SLA clock. `sla_next_check_at` is the instant of the next SLA action (warning, breach,
     # re-escalation), NULL while the clock is stopped (RESOLVED, CLOSED, deleted).
-    sla_due_at = models.DateTimeField(null=True, blank=True)
-    sla_breached_at = models.DateTimeField(null=True, blank=True)
-    sla_next_check_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField("SLA due at", null=True, blank=True)
+    sla_breached_at = models.DateTimeField("SLA breached at", null=True, blank=True)
+    sla_next_check_at = models.DateTimeField("next SLA check at", null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -140,6 +140,7 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", "SLA warning"
         SLA_BREACH = "sla_breach", "SLA breach"
         ESCALATED = "escalated", "Escalated"
+        COMMENTED = "commented", "Commented"
 
     id = models.BigAutoField(primary_key=True)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
