@@ -55,7 +55,7 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "techsupport.admin_site.BackOfficeAdminConfig",  # django.contrib.admin, ordered for supervisors
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
