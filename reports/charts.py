@@ -55,6 +55,7 @@ class Chart:
     title: str
     bars: list[Bar]
     legend: list[tuple[str, str]] = field(default_factory=list)
+    note: str = ""
     width: int = WIDTH
     label_width: int = LABEL_WIDTH
 
@@ -67,7 +68,7 @@ def _scale(value: float, largest: float) -> float:
     return 0.0 if largest <= 0 else round(PLOT_WIDTH * value / largest, 1)
 
 
-def bar_chart(title: str, items: list[tuple[str, float, str]], colour: str = DEFAULT_COLOUR) -> Chart:
+def bar_chart(title: str, items: list[tuple[str, float, str]], colour: str = DEFAULT_COLOUR, note: str = "") -> Chart:
     """One bar per (label, value, display text), longest = the largest value."""
     largest = max((value for _, value, _ in items), default=0)
     bars = []
@@ -75,10 +76,10 @@ def bar_chart(title: str, items: list[tuple[str, float, str]], colour: str = DEF
         bar = Bar(label=label, display=display, y=index * (BAR_HEIGHT + BAR_GAP))
         bar.segments.append(Segment(LABEL_WIDTH, _scale(value, largest), colour, f"{label}: {display}"))
         bars.append(bar)
-    return Chart(title=title, bars=bars)
+    return Chart(title=title, bars=bars, note=note)
 
 
-def stacked_bar_chart(title: str, groups: dict[str, dict[str, int]]) -> Chart:
+def stacked_bar_chart(title: str, groups: dict[str, dict[str, int]], note: str = "") -> Chart:
     """One bar per group (e.g. a week), split by key (e.g. status), coloured per key."""
     largest = max((sum(parts.values()) for parts in groups.values()), default=0)
     bars = []
@@ -91,4 +92,5 @@ def stacked_bar_chart(title: str, groups: dict[str, dict[str, int]]) -> Chart:
             x += width
         bars.append(bar)
     keys = sorted({key for parts in groups.values() for key in parts}, key=_status_key)
-    return Chart(title=title, bars=bars, legend=[(key, STATUS_COLOURS.get(key, DEFAULT_COLOUR)) for key in keys])
+    legend = [(key, STATUS_COLOURS.get(key, DEFAULT_COLOUR)) for key in keys]
+    return Chart(title=title, bars=bars, legend=legend, note=note)

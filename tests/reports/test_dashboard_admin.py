@@ -123,3 +123,24 @@ def test_dashboard_runs_each_report_pipeline_once(supervisor_browser, monkeypatc
 
     assert supervisor_browser.get(URL).status_code == 200
     assert len(pipelines_run) == 5  # avg-resolution, escalated, top-agents, weekly-status, sla-compliance
+
+
+def test_the_month_axis_shows_the_gap_and_the_weekly_chart_is_bounded(supervisor_browser):
+    # Escalations in Dec 2025 and Dec 2026 only: the chart draws the eleven empty months between.
+    insert_logs(
+        log_doc("2025-12-10 10:00", escalation=1),
+        log_doc("2026-12-01 10:00", escalation=2),
+    )
+
+    charts = {chart.title: chart for chart in supervisor_browser.get(URL).context["charts"]}
+
+    months = charts["Escalated tickets per month"]
+    assert [bar.label for bar in months.bars][:3] == ["Dec 2025", "Jan 2026", "Feb 2026"]
+    assert len(months.bars) == 13 and months.bars[-1].label == "Dec 2026"
+    assert [bar.display for bar in months.bars] == ["1"] + ["0"] * 11 + ["1"]
+    weeks = charts["Tickets per ISO week (Monday) and status"]
+    assert len(weeks.bars) == 12  # the latest 12 of 52 weeks
+    assert weeks.bars[-1].label == "2026-11-30"
+    assert weeks.note == (
+        "The latest weeks of the period; 40 earlier week(s) not drawn (narrow the dates, or use the API)."
+    )
