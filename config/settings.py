@@ -114,9 +114,26 @@ TEMPLATES = [
     },
 ]
 
+
 # --- Data stores -------------------------------------------------------------------------
+def _database_from_url(url: str) -> dict:
+    """DATABASE_URL, with DATABASE_PASSWORD (when set) as the password: a password travels there
+    verbatim, while inside the URL its reserved characters must be percent-encoded."""
+    try:
+        config = env.db_url_config(url)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL cannot be parsed ({exc}). Percent-encode reserved characters of the password "
+            "(/ %2F, ? %3F, % %25, @ %40, : %3A, # %23) or leave it out of the URL and set DATABASE_PASSWORD."
+        ) from exc
+    password = env("DATABASE_PASSWORD", default="")
+    if password:
+        config["PASSWORD"] = password
+    return config
+
+
 DATABASES = {
-    "default": env.db_url_config(DATABASE_URL)
+    "default": _database_from_url(DATABASE_URL)
     if DATABASE_URL
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "var" / "db.sqlite3")}
 }

@@ -144,6 +144,28 @@ def test_an_sla_sweep_run_from_another_process_reaches_the_servers_reports(stack
     assert [row["escalated"] for row in rows] == [1]
 
 
+def test_sla_sweep_prints_its_summary_only_and_the_worker_sends_the_mail(stack):
+    # The command used to print every console email (~100 lines) before its summary: deliveries
+    # now go through the broker to the worker, whose log gets the mail.
+    http, base = stack["http"], stack["base"]
+    supervisor = {"email": "watcher@stack.example", "password": "Watcher-Pass-77", "role": "SUPERVISOR"}
+    assert http.post(f"{base}/api/auth/register", json=supervisor).status_code == 201
+    client = http.post(f"{base}/api/clients", json={"name": "Mailer", "email": "m@acme.example", "type": "VIP"})
+    for n in range(3):
+        http.post(
+            f"{base}/api/tickets", json={"title": f"Late {n}", "description": "x" * 5, "clientId": client.json()["id"]}
+        )
+
+    result = _manage(stack, "sla_sweep", "--now", (timezone.now() + timedelta(hours=3)).isoformat())
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("SLA sweep as of") and len(lines) == 8, result.stdout
+    assert "Subject:" not in result.stdout + result.stderr
+    log = stack["folder"] / "worker.log"
+    wait_for(lambda: "watcher@stack.example" in log.read_text(errors="replace"), timeout=60, what="the worker's mail")
+
+
 def test_concurrent_changes_to_one_ticket_get_409_not_database_is_locked(stack):
     http, base = stack["http"], stack["base"]
     client = http.post(f"{base}/api/clients", json={"name": "Busy", "email": "busy@acme.example", "type": "NORMAL"})
