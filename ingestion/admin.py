@@ -20,7 +20,16 @@ from techsupport.validation import parse_uuid
 
 ROW_ERRORS_SHOWN = 50
 PROGRESS_IDS_MAX = 100
-LIVE_FIELDS = ["status", "progress_bar", "total", "processed", "failed", "duration", "rows_per_second"]
+# Method names, not the model's field names: the admin would show a field's plain value instead.
+LIVE_COLUMNS = [
+    "live_status",
+    "progress_bar",
+    "live_total",
+    "live_processed",
+    "live_failed",
+    "duration",
+    "rows_per_second",
+]
 
 
 class _FirstRowErrorsFormSet(BaseInlineFormSet):
@@ -65,7 +74,7 @@ def _live(job: ImportJob, field: str, text: str) -> str:
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["filename", "live_status", "progress_bar", *LIVE_FIELDS[2:], "created_at"]
+    list_display = ["filename", *LIVE_COLUMNS, "created_at"]
     list_filter = ["status"]
     search_fields = ["id", "filename", "sha256"]
     date_hierarchy = "created_at"
@@ -77,9 +86,9 @@ class ImportJobAdmin(admin.ModelAdmin):
         "uploaded_by",
         "live_status",
         "progress_bar",
-        "total",
-        "processed",
-        "failed",
+        "live_total",
+        "live_processed",
+        "live_failed",
         "chunk_count",
         "duration",
         "rows_per_second",
@@ -136,15 +145,15 @@ class ImportJobAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Total", ordering="total")
-    def total(self, job):
+    def live_total(self, job):
         return self._text(job, "total")
 
     @admin.display(description="Processed", ordering="processed")
-    def processed(self, job):
+    def live_processed(self, job):
         return self._text(job, "processed")
 
     @admin.display(description="Failed", ordering="failed")
-    def failed(self, job):
+    def live_failed(self, job):
         return self._text(job, "failed")
 
     @admin.display(description="Duration")

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from reports import selectors
 from reports.axes import months_axis, weeks_axis
-from reports.charts import bar_chart, stacked_bar_chart
+from reports.charts import bar_chart, stacked_column_chart
 from reports.models import Dashboard
 from reports.pipelines import ReportFilters
 from techsupport.exceptions import AppError
@@ -24,9 +24,10 @@ from techsupport.validation import parse_range
 from tickets.states import ClientType
 
 PERMISSION = "reports.view_dashboard"
-# The time charts draw at most this many months / weeks (the latest ones of the period).
+# The time charts draw at most this many months / weeks (the latest ones of the period): two
+# years of weeks fit the compact column chart.
 MONTHS_SHOWN = 24
-WEEKS_SHOWN = 12
+WEEKS_SHOWN = 104
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -88,7 +89,9 @@ def _charts(filters: ReportFilters) -> list:
             ],
             colour="#00897b",
         ),
-        stacked_bar_chart("Tickets per ISO week (Monday) and status", weeks, note=_hidden_note(weeks_hidden, "week")),
+        stacked_column_chart(
+            "Tickets per ISO week (Monday) and status", weeks, note=_hidden_note(weeks_hidden, "week")
+        ),
     ]
 
 

@@ -113,6 +113,10 @@ def test_the_list_shows_percentage_and_rate_and_loads_the_poller(admin_web):
     html = admin_web.get("/admin/ingestion/importjob/").content.decode()
 
     assert '<span class="import-pct">50.0 %</span>' in html
+    # Every figure is a live cell the page's script refreshes (a model field's name in
+    # list_display would show the plain value instead, frozen at page load).
+    for field, text in [("total", "4,000"), ("processed", "1,500"), ("failed", "500"), ("status", "Processing")]:
+        assert f'data-job-field="{field}">{text}</span>' in html, field
     assert re.search(r'data-job-field="rows_per_second">(19\d|200) rows/s<', html)
     assert 'data-finished="0"' in html
     assert "ingestion/admin/import_progress.js" in html

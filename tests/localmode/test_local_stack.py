@@ -10,14 +10,12 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-import requests
-from django.conf import settings
 from django.utils import timezone
 from pymongo import MongoClient
 
-from localmode.run import web_server_command
-from tests.faults.harness import BIN, ROOT, free_port, start_worker, stop, wait_for
+from tests.faults.harness import BIN, ROOT, wait_for
 from tests.ingestion.workbooks import ticket_row, workbook_bytes
+from tests.localmode.stack import local_stack
 
 ADMIN = ("admin@stack.example", "Stack-Admin-Pass-1")
 DOCUMENT_DB = "techsupport_localstack_test"
@@ -26,54 +24,8 @@ DOCUMENT_DB = "techsupport_localstack_test"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """Web server + worker in local mode (DEBUG on, no REDIS_URL: the file broker)."""
-    folder = tmp_path_factory.mktemp("localstack")
-    mongo_url = settings.MONGO_URL.rsplit("/", 1)[0] + f"/{DOCUMENT_DB}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "REDIS_URL"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DEBUG="1",
-        SECRET_KEY=settings.SECRET_KEY,
-        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
-        MONGO_URL=mongo_url,
-        LOCAL_BROKER_DIR=str(folder / "broker"),
-        MEDIA_ROOT=str(folder / "media"),
-        CELERY_TASK_ALWAYS_EAGER="0",
-        DEFAULT_ADMIN_EMAIL=ADMIN[0],
-        DEFAULT_ADMIN_PASSWORD=ADMIN[1],
-        LOG_LEVEL="WARNING",
-        API_RATE_LIMIT="100000/m",
-        PYTHONUNBUFFERED="1",
-    )
-    for command in (["migrate", "--noinput"], ["ensure_admin"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = free_port()
-    web = subprocess.Popen(
-        web_server_command("127.0.0.1", str(port)),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(folder / "web.log", "wb"),  # noqa: SIM115 - owned by the process
-    )
-    worker = start_worker(env, queues="ingestion,sla,notifications,projections,default", log=folder / "worker.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(f"{base}/health"), timeout=60, what="the web server")
-        token = requests.post(f"{base}/api/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}, timeout=10)
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token.json()['accessToken']}"
-        yield {"base": base, "env": env, "http": session, "folder": folder, "mongo_url": mongo_url}
-    finally:
-        stop(web)
-        stop(worker)
-        with MongoClient(mongo_url) as client:
-            client.drop_database(DOCUMENT_DB)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
+    with local_stack(tmp_path_factory.mktemp("localstack"), document_db=DOCUMENT_DB, admin=ADMIN) as running:
+        yield running
 
 
 def _manage(stack, *args, timeout=120) -> subprocess.CompletedProcess:

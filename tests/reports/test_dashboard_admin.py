@@ -89,7 +89,7 @@ def test_dashboard_charts_follow_the_filters(supervisor_browser):
     body = response.content.decode()
     titles = [chart.title for chart in response.context["charts"]]
     assert len(titles) == 5
-    assert body.count('<svg class="rd-chart"') == 5
+    assert body.count('<svg class="rd-chart') == 5
     assert "Fast Agent" in body and "30 min" in body and "Mar 2024" in body and "100.0 % of 1" in body
     assert "NORMAL" not in [bar.label for chart in response.context["charts"] for bar in chart.bars]
 
@@ -139,8 +139,6 @@ def test_the_month_axis_shows_the_gap_and_the_weekly_chart_is_bounded(supervisor
     assert len(months.bars) == 13 and months.bars[-1].label == "Dec 2026"
     assert [bar.display for bar in months.bars] == ["1"] + ["0"] * 11 + ["1"]
     weeks = charts["Tickets per ISO week (Monday) and status"]
-    assert len(weeks.bars) == 12  # the latest 12 of 52 weeks
-    assert weeks.bars[-1].label == "2026-11-30"
-    assert weeks.note == (
-        "The latest weeks of the period; 40 earlier week(s) not drawn (narrow the dates, or use the API)."
-    )
+    assert len(weeks.columns) == 52  # every week between, the empty ones included, as compact columns
+    assert [text for _, text in weeks.ticks][:2] == ["Dec 2025", "Jan 2026"]
+    assert weeks.note == ""

@@ -78,7 +78,7 @@ class TicketChangeList(ChangeList):
 class TicketAdmin(admin.ModelAdmin):
     form = TicketAdminForm
     change_form_template = "admin/tickets/ticket/change_form.html"
-    list_display = ["short_id", "title", "client_tier", "status", "agent", "level", "created", "sla_badge"]
+    list_display = ["short_id", "title", "client_tier", "status", "agent_name", "level", "created", "sla_badge"]
     list_display_links = ["short_id", "title"]
     list_filter = [
         "status",
@@ -163,6 +163,10 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description="client", ordering="client__name")
     def client_tier(self, ticket):
         return f"{ticket.client.name} · {ticket.client_type}"
+
+    @admin.display(description="agent", ordering="agent__name")
+    def agent_name(self, ticket):
+        return (ticket.agent.name or ticket.agent.email) if ticket.agent else "—"
 
     @admin.display(description="esc.", ordering="escalation_level")
     def level(self, ticket):
