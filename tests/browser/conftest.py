@@ -36,7 +36,8 @@ CHROME_FLAGS = [
 WIDTH, HEIGHT = 1400, 900
 ADMIN = ("admin@browser.example", "Browser-Admin-Pass-1")
 SUPERVISOR = ("supervisor@techsupport.pro", "Demo-Pass-2024")  # seed_demo's, local mode
-SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS_DIR") or ROOT / "var" / "screenshots")
+LOCAL_SCREENSHOTS = ROOT / "var" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS_DIR") or LOCAL_SCREENSHOTS)
 
 
 def _browser_missing() -> str | None:
@@ -76,21 +77,25 @@ def browser():
 
 @pytest.fixture(scope="session")
 def back_office(tmp_path_factory):
-    """The local stack with the demo data (seed_demo: the supervisor, agents, tickets)."""
+    """The local stack with the demo data (seed_demo: the supervisor, agents, tickets) after one
+    SLA sweep, as `make run` shows it a minute after its start."""
     folder = tmp_path_factory.mktemp("browserstack")
     with local_stack(
-        folder, document_db="techsupport_browser_test", admin=ADMIN, setup=("ensure_admin", "seed_demo")
+        folder, document_db="techsupport_browser_test", admin=ADMIN, setup=("ensure_admin", "seed_demo", "sla_sweep")
     ) as running:
         yield running
 
 
-def screenshot(driver, name: str, *, full_page: bool = True) -> Path:
-    """The page at 1400 px wide (the whole page up to 2,400 px tall, or the window)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot(driver, name: str, *, full_page: bool = True, published: bool = True) -> Path:
+    """The page at 1400 px wide (the whole page up to 2,400 px tall, or the window). Only the
+    `published` ones (those the README shows) go to BROWSER_SCREENSHOTS_DIR; the others stay in
+    var/screenshots/."""
+    folder = SCREENSHOTS if published else LOCAL_SCREENSHOTS
+    folder.mkdir(parents=True, exist_ok=True)
     if full_page:
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(WIDTH, min(max(height, HEIGHT), 2400))
-    path = SCREENSHOTS / f"{name}.png"
+    path = folder / f"{name}.png"
     driver.save_screenshot(str(path))
     driver.set_window_size(WIDTH, HEIGHT)
     return path

@@ -62,7 +62,7 @@ def test_the_supervisor_logs_in_to_an_index_ordered_for_them(browser, back_offic
     apps = [node.get_attribute("class") for node in _css(browser, "#content-main > div.module")]
     assert [name.split()[0] for name in apps] == ["app-tickets", "app-reports", "app-ingestion", "app-accounts"]
     assert "Periodic tasks" not in browser.page_source and "View site" not in browser.page_source
-    screenshot(browser, "index")
+    screenshot(browser, "index", published=False)
 
 
 def test_the_ticket_list_fits_1400_px_with_the_sla_badge_in_view(browser, back_office):
@@ -136,7 +136,7 @@ def test_a_workbook_uploaded_in_the_admin_is_imported_with_live_progress(browser
     write_sample_workbook(workbook, rows=IMPORT_ROWS, invalid_ratio=0.002, seed=15)
     _open(browser, back_office, "/admin/ingestion/importjob/")
     _click_and_load(browser, browser.find_element(_by().CSS_SELECTOR, ".object-tools a.addlink"))
-    screenshot(browser, "upload", full_page=False)
+    screenshot(browser, "upload", full_page=False, published=False)
     browser.find_element(_by().ID, "id_file").send_keys(str(workbook))
     _click_and_load(browser, browser.find_element(_by().CSS_SELECTOR, "#upload-form input[type=submit]"))
     assert browser.current_url.endswith("/change/")
