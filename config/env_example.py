@@ -175,7 +175,8 @@ SECTIONS: list[tuple[str, list[Variable]]] = [
     (
         "Email (compose: the Mailpit service, UI on http://localhost:8025)",
         [
-            Variable("EMAIL_BACKEND", "Django email backend.", "console with DEBUG, else SMTP"),
+            Variable("EMAIL_BACKEND", "Django email backend.", "files in EMAIL_FILE_PATH with DEBUG, else SMTP"),
+            Variable("EMAIL_FILE_PATH", "Where the file email backend writes (local mode).", "var/mail"),
             Variable("EMAIL_HOST", "SMTP server (compose: the mailpit service; elsewhere localhost)."),
             Variable("EMAIL_PORT", "SMTP port (compose: mailpit's 1025; elsewhere 25)."),
             Variable("EMAIL_HOST_USER", "SMTP user."),

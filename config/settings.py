@@ -27,7 +27,7 @@ else:
 
 DEBUG = env.bool("DEBUG", default=False)
 # Local mode: the developer's machine. Only here do insecure conveniences (default admin
-# password, console email) exist.
+# password, email to files) exist.
 LOCAL_MODE = DEBUG
 
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -344,12 +344,15 @@ STORAGES = {
 ADMIN_URL = env("ADMIN_URL", default="admin/")
 
 # --- Email -------------------------------------------------------------------------------
+# Local mode writes each email to a file under var/mail/ (one file per delivery batch): printed
+# on the console, every line of every SLA email became a warning line in `make run`'s output.
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend"
+    default="django.core.mail.backends.filebased.EmailBackend"
     if LOCAL_MODE
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")

@@ -29,6 +29,7 @@ def stack_env(folder: Path, *, mongo_url: str, admin: tuple[str, str], **extra: 
         MONGO_URL=mongo_url,
         LOCAL_BROKER_DIR=str(folder / "broker"),
         MEDIA_ROOT=str(folder / "media"),
+        EMAIL_FILE_PATH=str(folder / "mail"),
         CELERY_TASK_ALWAYS_EAGER="0",
         DEFAULT_ADMIN_EMAIL=admin[0],
         DEFAULT_ADMIN_PASSWORD=admin[1],
