@@ -373,6 +373,9 @@ PERIODIC_TASKS: dict[str, dict] = {
 
 # --- SLA ---------------------------------------------------------------------------------
 SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=1000)
+# How long a ticket change waits for a concurrent one on the same ticket (PostgreSQL
+# lock_timeout) before it is refused with 409 concurrent_update.
+TICKET_LOCK_TIMEOUT_MS = env.int("TICKET_LOCK_TIMEOUT_MS", default=3000)
 SLA_WEBHOOK_URL = env("SLA_WEBHOOK_URL", default="")
 SLA_WEBHOOK_TIMEOUT_S = env.float("SLA_WEBHOOK_TIMEOUT_S", default=5.0)
 

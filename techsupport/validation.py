@@ -1,5 +1,6 @@
 """Parsing of path and query values shared by every app; failures are 400 in the error shape."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -48,3 +49,22 @@ def parse_range(params, *, from_key: str = "from", to_key: str = "to") -> tuple[
     if start and end and start > end:
         raise ValidationFailed("'from' must not be after 'to'.", details={from_key: "Must not be after 'to'."})
     return start, end
+
+
+_STRONG_ETAG = re.compile(r'"(\d{1,10})"')
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version an `If-Match` header names — one strong entity tag of digits, as the ETag
+    of a ticket response (`"7"`) — or None when the header is absent or `*` (any version).
+    Anything else is a 400: a precondition the server cannot evaluate must not be ignored."""
+    if value is None or value.strip() == "*":
+        return None
+    match = _STRONG_ETAG.fullmatch(value.strip())
+    if match is None:
+        raise ValidationFailed(
+            "'If-Match' must be the ticket's ETag, as a ticket response sends it.",
+            code="invalid_precondition",
+            details={"If-Match": 'One strong entity tag such as "7", or *.'},
+        )
+    return int(match.group(1))

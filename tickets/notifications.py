@@ -65,11 +65,19 @@ def notification_mark_read(*, recipient: User, notification_id, now: datetime | 
 
 # --- Building (the sweep) ----------------------------------------------------------------
 def notifications_build(
-    *, ticket: Ticket, kind: str, recipients: list[User], message: str, data: dict, now: datetime
+    *,
+    ticket: Ticket,
+    kind: str,
+    recipients: list[User],
+    message: str,
+    data: dict,
+    now: datetime,
+    webhook: bool = True,
 ) -> list[Notification]:
     """Unsaved rows, one per recipient (the sweep bulk-inserts them). Email is pending for
-    recipients with an address; the webhook, when configured, rides on the first row only."""
-    webhook = Delivery.PENDING if settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
+    recipients with an address; the SLA webhook, when configured and `webhook`, rides on the
+    first row only."""
+    webhook = Delivery.PENDING if webhook and settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
     rows = []
     for index, recipient in enumerate(recipients):
         rows.append(
@@ -108,6 +116,7 @@ def _email_send(notification: Notification) -> None:
         Notification.Kind.SLA_WARNING: "SLA warning",
         Notification.Kind.SLA_BREACH: "SLA breached",
         Notification.Kind.SLA_ESCALATION: "SLA escalation",
+        Notification.Kind.UNASSIGNED: "Ticket unassigned",
     }[notification.kind]
     send_mail(
         subject=f"[TechSupport Pro] {subject}: {notification.ticket.title}",
