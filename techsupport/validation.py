@@ -21,7 +21,10 @@ def parse_uuid(value: str, name: str = "id") -> uuid.UUID:
 
 def parse_instant(value: str, name: str, *, end_of_day: bool = False) -> datetime:
     """ISO-8601 date or date-time → aware UTC datetime. A bare date means its first instant
-    (or, with `end_of_day`, its last), so that both bounds of a range are inclusive."""
+    (or, with `end_of_day`, its last), so that both bounds of a range are inclusive.
+
+    An instant outside what a UTC datetime can hold (`9999-12-31T23:00:00-05:00` is in year
+    10000 in UTC, `0001-01-01T00:00:00+05:00` before year 1) is a 400, like any bad value."""
     text = (value or "").strip()
     parsed = None
     try:
@@ -37,9 +40,12 @@ def parse_instant(value: str, name: str, *, end_of_day: bool = False) -> datetim
         parsed = None
     if parsed is None:
         raise ValidationFailed(details={name: "Must be an ISO-8601 date or date-time."})
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
-    return parsed.astimezone(UTC)
+    try:
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, UTC)
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationFailed(details={name: "Must be an instant between 0001-01-01 and 9999-12-31 in UTC."}) from exc
 
 
 def parse_range(params, *, from_key: str = "from", to_key: str = "to") -> tuple[datetime | None, datetime | None]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Q
@@ -162,6 +163,9 @@ class EscalationLevelFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
+        if self.value() not in {"0", "1", "2", "3"}:
+            # The admin's answer to a hand-edited filter: its "invalid lookup" redirect (was a 500).
+            raise IncorrectLookupParameters(f"Unknown escalation level {self.value()!r}.")
         level = int(self.value())
         return queryset.filter(escalation_level__gte=3) if level == 3 else queryset.filter(escalation_level=level)
 
