@@ -91,7 +91,8 @@ class Ticket(models.Model):
     sla_next_check_at = models.DateTimeField(null=True, blank=True)
     # Incremented by every write (the services and the SLA sweep): the ticket's ETag. A change
     # sent with `If-Match` is refused (409) once the ticket has moved past the version it read.
-    version = models.PositiveIntegerField(default=1, editable=False)
+    # A plain integer: a CHECK (>= 0) would make adding the column scan the whole table.
+    version = models.IntegerField(default=1, editable=False)
 
     objects = TicketQuerySet.as_manager()
 

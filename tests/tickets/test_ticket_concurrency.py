@@ -67,16 +67,7 @@ def test_a_change_while_another_holds_the_ticket_past_the_lock_timeout_is_409_co
     settings.TICKET_LOCK_TIMEOUT_MS = 50
     supervisor = UserFactory(role="SUPERVISOR")
     ticket = TicketFactory()
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_lock():
-        with transaction.atomic():
-            Ticket.objects.select_for_update().get(pk=ticket.pk)
-            locked.set()
-            release.wait(timeout=10)
-
-    holder = _in_thread(hold_lock)
-    assert locked.wait(timeout=10)
+    holder, release = _hold_ticket_lock(ticket)
     try:
         response = client_for(supervisor).patch(
             f"/api/tickets/{ticket.pk}/status", {"status": "IN_PROGRESS"}, format="json"

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='ticket',
             name='version',
-            field=models.PositiveIntegerField(default=1, editable=False),
+            field=models.IntegerField(default=1, editable=False),
         ),
         migrations.AlterField(
             model_name='notification',
