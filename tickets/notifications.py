@@ -1,8 +1,10 @@
-"""SLA notifications: reading and marking them (the API), and delivering them (the outbox).
+"""Notifications (SLA events; an agent unassigned by the level rule): reading and marking them
+(the API), and delivering them (the outbox).
 
 Delivery (DESIGN.md "transactional outbox", docs/adr/0006-sla-sweep.md):
-1. The SLA sweep inserts the `Notification` rows in the transaction that applied the warning,
-   breach or escalation, with `email_status` / `webhook_status` pending.
+1. The SLA sweep (or a ticket service) inserts the `Notification` rows in the transaction that
+   applied the warning, breach, escalation or unassignment, with `email_status` /
+   `webhook_status` pending (the SLA webhook carries SLA kinds only).
 2. On commit it enqueues `notification_deliver_task` with the row ids (fast path).
 3. `notification_redrive_task` re-enqueues rows still pending REDRIVE_AFTER after their last
    attempt (slow path: a crash between commit and enqueue, the broker down at that moment).
