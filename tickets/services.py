@@ -28,7 +28,7 @@ from techsupport.exceptions import BusinessRuleViolation, Conflict, Forbidden, N
 from tickets import sla
 from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.notifications import notifications_build, notifications_enqueue
-from tickets.states import CLOCK_STOPPED, TicketStatus, allowed_targets, can_transition
+from tickets.states import CLOCK_STOPPED, TRANSITIONS, TicketStatus, allowed_targets, can_transition
 
 # Entering one of these states must be projected to `ticket_logs` (see `_on_ticket_changed`).
 PROJECTED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.ESCALATED})
@@ -454,7 +454,9 @@ def ticket_assign(
 
 
 # Every status that is ESCALATED or can become it in one transition.
-_ESCALATABLE = [TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.ESCALATED]
+_ESCALATABLE = [
+    s for s, targets in TRANSITIONS.items() if s == TicketStatus.ESCALATED or TicketStatus.ESCALATED in targets
+]
 
 
 def ticket_unassign_below_level(*, agent: User, actor: User | None = None, now: datetime | None = None) -> list:
@@ -467,6 +469,8 @@ def ticket_unassign_below_level(*, agent: User, actor: User | None = None, now: 
     seen; the agent's row is already locked by the level change, so a concurrent assignment
     (`ticket_assign` locks the agent first) waits for this one and reads the new level.
     """
+    if not agent_level_too_low(agent, TicketStatus.ESCALATED):
+        return []
     now = now or timezone.now()
     released = []
     with transaction.atomic():
@@ -475,7 +479,7 @@ def ticket_unassign_below_level(*, agent: User, actor: User | None = None, now: 
                 Ticket.objects.alive().filter(agent=agent, status__in=_ESCALATABLE).order_by("pk").select_for_update()
             )
         for ticket in tickets:
-            if not agent_level_too_low(agent, ticket.status):
+            if ticket.status != TicketStatus.ESCALATED:
                 continue
             rows = escalation_unassign(ticket, agent, actor=actor, now=now)
             ticket.updated_at = now
