@@ -189,10 +189,7 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
     # rule), in one query.
     agent_ids = {t.agent_id for t, _, s in steps if s.action in (WARNING, ESCALATION) and t.agent_id}
     agents = (
-        {
-            user.pk: user
-            for user in User.objects.filter(pk__in=agent_ids).only("id", "email", "level", "is_active", "role")
-        }
+        {user.pk: user for user in User.objects.filter(pk__in=agent_ids).only("id", "email", "level", "is_active")}
         if agent_ids
         else {}
     )
