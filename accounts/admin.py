@@ -5,6 +5,7 @@ from django.contrib.auth.forms import ReadOnlyPasswordHashField
 
 from accounts.models import User
 from accounts.services import tokens_revoke_all, user_groups_sync
+from accounts.signals import user_level_changed
 
 
 def _email_clean(form) -> str:
@@ -83,3 +84,6 @@ class UserAdmin(BaseUserAdmin):
         user_groups_sync(obj)
         if change and "is_active" in form.changed_data and not obj.is_active:
             tokens_revoke_all(user=obj)
+        if change and "level" in form.changed_data:
+            # The admin's change view runs in one transaction: receivers act within it.
+            user_level_changed.send(sender=User, user=obj, previous_level=form.initial.get("level"), actor=request.user)

@@ -15,6 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from accounts.roles import SUPERVISOR_PERMISSIONS, SUPERVISORS_GROUP, Role
+from accounts.signals import user_level_changed
 from techsupport.exceptions import AppError, Conflict, NotAuthenticated, ValidationFailed
 
 INVALID_CREDENTIALS = "Invalid email or password."
@@ -58,12 +59,16 @@ def user_update(*, user: User, **changes) -> User:
     """Changes `is_active`, `role`, `level`. Deactivation is effective at once: access tokens
     are checked against `is_active` on every request and refresh tokens are revoked."""
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        # NO KEY: rows referencing the user (ticket events, notifications) may still be inserted.
+        user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        previous_level = user.level
         for field, value in changes.items():
             setattr(user, field, value)
         user.save()
         if changes.get("is_active") is False:
             tokens_revoke_all(user=user)
+        if user.level != previous_level:
+            user_level_changed.send(sender=User, user=user, previous_level=previous_level, actor=None)
     user_groups_sync(user)
     return user
 

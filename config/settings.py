@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "techsupport.middleware.BodySizeLimitMiddleware",
+    "techsupport.middleware.QueryStringGuardMiddleware",
     "techsupport.middleware.ApiRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -241,7 +242,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "techsupport.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "techsupport.pagination.StandardPagination",
@@ -373,6 +374,9 @@ PERIODIC_TASKS: dict[str, dict] = {
 
 # --- SLA ---------------------------------------------------------------------------------
 SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=1000)
+# How long a ticket change waits for a concurrent one on the same ticket (PostgreSQL
+# lock_timeout) before it is refused with 409 concurrent_update.
+TICKET_LOCK_TIMEOUT_MS = env.int("TICKET_LOCK_TIMEOUT_MS", default=3000)
 SLA_WEBHOOK_URL = env("SLA_WEBHOOK_URL", default="")
 SLA_WEBHOOK_TIMEOUT_S = env.float("SLA_WEBHOOK_TIMEOUT_S", default=5.0)
 

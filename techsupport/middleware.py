@@ -1,8 +1,10 @@
-"""Request guards that run before any view: body size and the shared per-IP API rate limit."""
+"""Request guards that run before any view: body size, query text and the shared per-IP API
+rate limit."""
 
 import logging
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django_ratelimit.core import is_ratelimited
 from redis.exceptions import RedisError
 
@@ -32,6 +34,20 @@ class BodySizeLimitMiddleware:
                 PayloadTooLarge.code,
                 {"maxBytes": settings.MAX_REQUEST_BODY_BYTES},
             )
+        return self.get_response(request)
+
+
+class QueryStringGuardMiddleware:
+    """Refuses a query string holding NUL (`%00`) with a 400 (JSON under /api, Django's page
+    elsewhere). No client needs it and PostgreSQL refuses it in text, so a view or admin filter
+    that passed it to a query failed with a 500 (the admin's choice filters did)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            raise BadRequest("The query string contains a NUL character.")
         return self.get_response(request)
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Q
@@ -26,8 +27,10 @@ from tickets import sla
 from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.selectors import breached_q
 from tickets.services import (
+    POLICY_FIELDS,
     client_create,
     client_update,
+    sla_policy_update,
     sla_policy_values,
     ticket_assign,
     ticket_change_status,
@@ -106,6 +109,14 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["client_type", "updated_at"] if obj else ["updated_at"]
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in POLICY_FIELDS}
+        saved = sla_policy_update(policy=obj, **changes)
+        obj.updated_at = saved.updated_at
+
     def has_add_permission(self, request):
         # One policy per tier; the data migration installs both.
         return super().has_add_permission(request) and SlaPolicy.objects.count() < len(ClientType.values)
@@ -152,6 +163,9 @@ class EscalationLevelFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
+        if self.value() not in {"0", "1", "2", "3"}:
+            # The admin's answer to a hand-edited filter: its "invalid lookup" redirect (was a 500).
+            raise IncorrectLookupParameters(f"Unknown escalation level {self.value()!r}.")
         level = int(self.value())
         return queryset.filter(escalation_level__gte=3) if level == 3 else queryset.filter(escalation_level=level)
 
@@ -186,9 +200,7 @@ class AtRiskFilter(admin.SimpleListFilter):
         now = timezone.now()
         per_tier = Q(pk__in=[])
         for tier in ClientType.values:
-            policy = sla_policy_values(tier)
-            # Due within the last (1 - threshold) of the tier's window.
-            horizon = now + timedelta(hours=policy.target_hours) * (1 - policy.warning_threshold)
+            horizon = sla.risk_horizon(now, sla_policy_values(tier))
             per_tier |= Q(client_type=tier, sla_due_at__lte=horizon)
         return queryset.filter(per_tier, sla_due_at__gte=now, sla_breached_at__isnull=True).exclude(
             status__in=CLOCK_STOPPED
