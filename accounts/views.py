@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
+from accounts.email_address import email_normalize
 from accounts.serializers import (
     LoginInput,
     RefreshInput,
@@ -25,8 +26,9 @@ from techsupport.validation import parse_uuid
 
 
 def _login_email_key(group, request):
+    # The same normalisation as the stored email and the login lookup: one budget per account.
     data = request.data if hasattr(request, "data") else request.POST
-    return str(data.get("email") or data.get("username") or "").strip().lower()
+    return email_normalize(str(data.get("email") or data.get("username") or ""))
 
 
 def login_rate_limited(request) -> bool:
