@@ -40,6 +40,10 @@ def _assert_waits_exactly(traveller, request, expected: int):
     assert request().status_code != 429
 
 
+def _login(email: str):
+    return APIClient().post("/api/auth/login", {"email": email, "password": "wrong"}, format="json")
+
+
 @override_settings(API_RATE_LIMIT="2/10s")
 def test_the_api_limit_answers_the_rest_of_its_window():
     me = lambda: APIClient().get("/api/auth/me")  # noqa: E731 - 401s count against the limit too
@@ -51,9 +55,7 @@ def test_the_api_limit_answers_the_rest_of_its_window():
 
 @override_settings(LOGIN_RATE_LIMIT_EMAIL="3/15m", LOGIN_RATE_LIMIT_IP="1000/m")
 def test_the_login_email_limit_answers_the_rest_of_its_window(agent):
-    def login():
-        return APIClient().post("/api/auth/login", {"email": agent.email, "password": "wrong"}, format="json")
-
+    login = lambda: _login(agent.email)  # noqa: E731
     with time_machine.travel(_window_start(agent.email, 900) + 300, tick=False) as traveller:
         for _ in range(3):
             assert login().status_code == 401
@@ -63,9 +65,7 @@ def test_the_login_email_limit_answers_the_rest_of_its_window(agent):
 
 @override_settings(LOGIN_RATE_LIMIT_EMAIL="1000/m", LOGIN_RATE_LIMIT_IP="2/10s")
 def test_the_login_ip_limit_answers_the_rest_of_its_window(agent):
-    def login():
-        return APIClient().post("/api/auth/login", {"email": agent.email, "password": "wrong"}, format="json")
-
+    login = lambda: _login(agent.email)  # noqa: E731
     with time_machine.travel(_window_start(IP, 10) + 8, tick=False) as traveller:
         assert [login().status_code, login().status_code] == [401, 401]
 
@@ -74,17 +74,14 @@ def test_the_login_ip_limit_answers_the_rest_of_its_window(agent):
 
 @override_settings(LOGIN_RATE_LIMIT_EMAIL="1/15m", LOGIN_RATE_LIMIT_IP="1/10s")
 def test_two_refusing_limits_answer_the_later_end(agent):
-    def login():
-        return APIClient().post("/api/auth/login", {"email": agent.email, "password": "wrong"}, format="json")
-
     at = _window_start(IP, 10) + 9  # the last second of the IP's window: 1 s to wait for it
     email_window_end = at - at % 900 + zlib.crc32(agent.email.encode()) % 900
     if email_window_end < at:
         email_window_end += 900
     assert email_window_end > at  # so the two waits differ
     with time_machine.travel(at, tick=False):
-        login()
-        refused = login()
+        _login(agent.email)
+        refused = _login(agent.email)
 
     assert refused.status_code == 429
     assert refused["Retry-After"] == str(email_window_end - at + 1)
@@ -92,9 +89,7 @@ def test_two_refusing_limits_answer_the_later_end(agent):
 
 @override_settings(REFRESH_RATE_LIMIT_IP="2/10s")
 def test_the_refresh_limit_answers_the_rest_of_its_window():
-    def refresh():
-        return APIClient().post("/api/auth/refresh", {"refreshToken": "garbage"}, format="json")
-
+    refresh = lambda: APIClient().post("/api/auth/refresh", {"refreshToken": "garbage"}, format="json")  # noqa: E731
     with time_machine.travel(_window_start(IP, 10), tick=False) as traveller:
         assert [refresh().status_code, refresh().status_code] == [401, 401]
 
