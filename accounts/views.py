@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from accounts.serializers import (
 from accounts.tokens import refresh_token_subject
 from techsupport.exceptions import NotFound, RateLimited
 from techsupport.pagination import StandardPagination
+from techsupport.parsers import JSONParser
 from techsupport.permissions import IsAdmin, IsAdminOrSupervisor
 from techsupport.rate_limits import rate_limits_wait
 from techsupport.validation import parse_uuid

@@ -166,3 +166,15 @@ def test_a_json_body_that_is_not_an_object_is_400_not_500(path, body):
 
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/refresh"])
+def test_the_sign_in_endpoints_use_the_projects_json_parser(path):
+    """JSON-only views keep the API's hardened parser (techsupport/parsers.py): a lone surrogate
+    is a 400, never a key for the rate limiter or a lookup."""
+    body = '{"email": "\\ud800@example.com", "password": "x", "refreshToken": "\\ud800"}'
+
+    response = APIClient().post(path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
