@@ -72,10 +72,12 @@ class BusinessRuleViolation(AppError):
 class RateLimited(AppError):
     status, code, message = 429, "rate_limited", "Too many requests; slow down and retry later."
 
-    def __init__(self, message: str | None = None, *, retry_after: int):
-        """`retry_after`: seconds until the refusing limit's window ends (techsupport/rate_limits.py)."""
-        super().__init__(message, details={"retryAfter": retry_after})
-        self.headers = {"Retry-After": str(retry_after)}
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None):
+        """`retry_after`: seconds until the refusing limit's window ends (techsupport/rate_limits.py),
+        sent as the Retry-After header and `details.retryAfter`."""
+        super().__init__(message, details={"retryAfter": retry_after} if retry_after else None)
+        if retry_after:
+            self.headers = {"Retry-After": str(retry_after)}
 
 
 class ServiceUnavailable(AppError):
