@@ -3,15 +3,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
 
+from accounts.email_address import email_normalize
 from accounts.models import User
 from accounts.services import tokens_revoke_all, user_groups_sync
 from accounts.signals import user_level_changed
 
 
 def _email_clean(form) -> str:
-    # Stored lower-cased (User.save): compare it so, or a case variant of a taken email
-    # passes the form's unique check and fails on the database constraint (a 500).
-    return form.cleaned_data["email"].strip().lower()
+    # Stored normalised (User.save): compare it so, or a variant of a taken email (case, a
+    # Unicode look-alike) passes the form's unique check and fails on the database constraint.
+    return email_normalize(form.cleaned_data["email"])
 
 
 class UserCreationForm(forms.ModelForm):

@@ -285,6 +285,9 @@ SPECTACULAR_SETTINGS = {
 LOGIN_RATE_LIMIT_EMAIL = env("LOGIN_RATE_LIMIT_EMAIL", default="5/m")
 LOGIN_RATE_LIMIT_IP = env("LOGIN_RATE_LIMIT_IP", default="20/m")
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="1000/15m")
+# Refresh needs no password, so it is limited too: per client IP and per verified token subject.
+REFRESH_RATE_LIMIT_IP = env("REFRESH_RATE_LIMIT_IP", default="30/m")
+REFRESH_RATE_LIMIT_USER = env("REFRESH_RATE_LIMIT_USER", default="10/m")
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Behind a reverse proxy set this to e.g. HTTP_X_REAL_IP, so limits apply per client.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
@@ -304,6 +307,9 @@ INGESTION_MAX_UPLOAD_MB = env.int("INGESTION_MAX_UPLOAD_MB", default=50)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MAX_REQUEST_BODY_BYTES = (INGESTION_MAX_UPLOAD_MB + 1) * 1024 * 1024
+# The sign-in endpoints (login, refresh, logout, register, the admin login page) take small
+# bodies of one media type; anything larger is refused before it is read.
+AUTH_MAX_BODY_BYTES = env.int("AUTH_MAX_BODY_BYTES", default=16 * 1024)
 
 # --- i18n, static, media -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
