@@ -5,6 +5,11 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Request limits (gunicorn's defaults, stated; README "HTTP limits"): a longer request line is
+# 414, a longer header line or more header fields 431 — JSON, before Django is involved.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # A worker stuck longer than this is killed and replaced: a slow dependency never hangs the API.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
@@ -12,6 +17,14 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = None  # our own JSON request line (techsupport.logging) replaces the access log
 errorlog = "-"
+
+
+def post_fork(server, worker):
+    """Requests gunicorn refuses itself (bad bytes, limits above) get the API's JSON error
+    shape, not its HTML page, whatever the worker class (techsupport/gunicorn_errors.py)."""
+    from techsupport.gunicorn_errors import json_errors_install
+
+    json_errors_install()
 
 
 def child_exit(server, worker):

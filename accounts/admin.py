@@ -3,14 +3,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
 
+from accounts.email_address import email_normalize
 from accounts.models import User
 from accounts.services import tokens_revoke_all, user_groups_sync
+from accounts.signals import user_level_changed
 
 
 def _email_clean(form) -> str:
-    # Stored lower-cased (User.save): compare it so, or a case variant of a taken email
-    # passes the form's unique check and fails on the database constraint (a 500).
-    return form.cleaned_data["email"].strip().lower()
+    # Stored normalised (User.save): compare it so, or a variant of a taken email (case, a
+    # Unicode look-alike) passes the form's unique check and fails on the database constraint.
+    return email_normalize(form.cleaned_data["email"])
 
 
 class UserCreationForm(forms.ModelForm):
@@ -83,3 +85,6 @@ class UserAdmin(BaseUserAdmin):
         user_groups_sync(obj)
         if change and "is_active" in form.changed_data and not obj.is_active:
             tokens_revoke_all(user=obj)
+        if change and "level" in form.changed_data:
+            # The admin's change view runs in one transaction: receivers act within it.
+            user_level_changed.send(sender=User, user=obj, previous_level=form.initial.get("level"), actor=request.user)

@@ -11,10 +11,12 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.email_address import email_normalize
 from accounts.models import User
 from accounts.roles import SUPERVISOR_PERMISSIONS, SUPERVISORS_GROUP, Role
+from accounts.signals import user_level_changed
+from accounts.tokens import RefreshToken, token_version_current
 from techsupport.exceptions import AppError, Conflict, NotAuthenticated, ValidationFailed
 
 INVALID_CREDENTIALS = "Invalid email or password."
@@ -36,16 +38,27 @@ def _password_check(password: str, user: User) -> None:
         ) from exc
 
 
+def _email_check(email: str) -> str:
+    """The normalised email, valid as stored (normalising can lengthen it: NFKC expands ligatures)."""
+    email = email_normalize(email)
+    try:
+        User._meta.get_field("email").run_validators(email)
+    except DjangoValidationError as exc:
+        raise ValidationFailed("The email address is invalid.", details={"email": " ".join(exc.messages)}) from exc
+    return email
+
+
 def user_create(*, email: str, password: str, role: str, name: str = "", level: int = 1, active: bool = True) -> User:
-    """Creates a user; 409 `email_taken` when the email exists (case-insensitive), 400
-    `weak_password` when Django's validators reject the password."""
-    email = email.strip().lower()
+    """Creates a user; 409 `email_taken` when the email exists in any spelling that normalises
+    alike (`email_normalize`: case, Unicode look-alikes such as U+017F), 400 `weak_password`
+    when Django's validators reject the password."""
+    email = _email_check(email)
     user = User(email=email, name=name, role=role, level=level, is_active=active)
     _password_check(password, user)
     user.set_password(password)
     try:
         with transaction.atomic():
-            if User.objects.filter(email__iexact=email).exists():
+            if User.objects.filter(email=email).exists():
                 raise Conflict("A user with this email already exists.", code="email_taken")
             user.save()
     except IntegrityError as exc:  # lost a race with a concurrent registration
@@ -58,12 +71,16 @@ def user_update(*, user: User, **changes) -> User:
     """Changes `is_active`, `role`, `level`. Deactivation is effective at once: access tokens
     are checked against `is_active` on every request and refresh tokens are revoked."""
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        # NO KEY: rows referencing the user (ticket events, notifications) may still be inserted.
+        user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        previous_level = user.level
         for field, value in changes.items():
             setattr(user, field, value)
         user.save()
         if changes.get("is_active") is False:
             tokens_revoke_all(user=user)
+        if user.level != previous_level:
+            user_level_changed.send(sender=User, user=user, previous_level=previous_level, actor=None)
     user_groups_sync(user)
     return user
 
@@ -93,7 +110,8 @@ def admin_ensure(*, email: str, password: str) -> tuple[User, bool]:
     well-known default password outside local mode."""
     if not email or not password:
         raise AppError("DEFAULT_ADMIN_EMAIL and DEFAULT_ADMIN_PASSWORD must be set.", code="admin_not_configured")
-    existing = User.objects.filter(email__iexact=email).first()
+    email = _email_check(email)
+    existing = User.objects.filter(email=email).first()
     if existing is not None:
         return existing, False
     if password == settings.INSECURE_DEFAULT_ADMIN_PASSWORD and not settings.DEBUG:
@@ -101,7 +119,7 @@ def admin_ensure(*, email: str, password: str) -> tuple[User, bool]:
             "Refusing to create an admin with the default password while DEBUG is off; set DEFAULT_ADMIN_PASSWORD.",
             code="insecure_default_password",
         )
-    user = User(email=email.lower(), name="Administrator", role=Role.ADMIN)
+    user = User(email=email, name="Administrator", role=Role.ADMIN)
     user.set_password(password)
     user.save()
     return user, True
@@ -118,8 +136,9 @@ def _pair_for(user: User) -> TokenPair:
 
 
 def auth_login(*, email: str, password: str) -> TokenPair:
-    """Same 401 for an unknown email, a wrong password and an inactive user."""
-    user = User.objects.filter(email__iexact=(email or "").strip()).first()
+    """Same 401 for an unknown email, a wrong password and an inactive user. The email is
+    matched in its normalised form, the same key as the per-email login limit."""
+    user = User.objects.filter(email=email_normalize(email)).first()
     if user is None:
         User().set_password(password)  # same cost as a real check: no timing oracle on emails
         raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
@@ -140,7 +159,8 @@ def _refresh_token_parse(raw: str) -> RefreshToken:
 
 def auth_refresh(*, refresh: str) -> TokenPair:
     """Rotation: the presented token dies and a new pair is issued. The outstanding-token row
-    is locked, so two concurrent refreshes with one token yield exactly one new pair."""
+    is locked, so two concurrent refreshes with one token yield exactly one new pair. A token
+    issued before the user's last password change is refused (401 `token_revoked`)."""
     token = _refresh_token_parse(refresh)
     with transaction.atomic():
         outstanding = OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=token["jti"]).first()
@@ -149,6 +169,8 @@ def auth_refresh(*, refresh: str) -> TokenPair:
         user = User.objects.filter(pk=token["sub"], is_active=True).first()
         if user is None:
             raise NotAuthenticated("The refresh token is invalid or expired.", code="token_not_valid")
+        if not token_version_current(token, user.token_version):
+            raise NotAuthenticated("The refresh token has been revoked.", code="token_revoked")
         BlacklistedToken.objects.create(token=outstanding)
         return _pair_for(user)
 

@@ -125,6 +125,11 @@ SECTIONS: list[tuple[str, list[Variable]]] = [
             Variable("LOGIN_RATE_LIMIT_EMAIL", "Logins per email."),
             Variable("LOGIN_RATE_LIMIT_IP", "Logins per client IP."),
             Variable("API_RATE_LIMIT", "Requests per client IP on every other /api route."),
+            Variable("REFRESH_RATE_LIMIT_IP", "Token refreshes per client IP."),
+            Variable("REFRESH_RATE_LIMIT_USER", "Token refreshes per user."),
+            Variable(
+                "AUTH_MAX_BODY_BYTES", "Largest body of login, refresh, logout, register and the admin login page."
+            ),
             Variable("RATELIMIT_ENABLE", "Rate limits on (0 only for load tests)."),
             Variable(
                 "RATELIMIT_IP_META_KEY", "Behind a reverse proxy, the header with the client IP, e.g. HTTP_X_REAL_IP."
@@ -159,6 +164,7 @@ SECTIONS: list[tuple[str, list[Variable]]] = [
         "SLA",
         [
             Variable("SLA_SWEEP_BATCH_SIZE", "Tickets per sweep transaction."),
+            Variable("TICKET_LOCK_TIMEOUT_MS", "How long a ticket change waits for a concurrent one before 409."),
             Variable("SLA_WEBHOOK_URL", "JSON POST of every SLA notification (empty: none)."),
             Variable("SLA_WEBHOOK_TIMEOUT_S", "Webhook timeout."),
         ],

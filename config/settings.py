@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "techsupport.middleware.BodySizeLimitMiddleware",
+    "techsupport.middleware.QueryStringGuardMiddleware",
     "techsupport.middleware.ApiRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -258,7 +259,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "techsupport.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "techsupport.pagination.StandardPagination",
@@ -301,6 +302,9 @@ SPECTACULAR_SETTINGS = {
 LOGIN_RATE_LIMIT_EMAIL = env("LOGIN_RATE_LIMIT_EMAIL", default="5/m")
 LOGIN_RATE_LIMIT_IP = env("LOGIN_RATE_LIMIT_IP", default="20/m")
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="1000/15m")
+# Refresh needs no password, so it is limited too: per client IP and per verified token subject.
+REFRESH_RATE_LIMIT_IP = env("REFRESH_RATE_LIMIT_IP", default="30/m")
+REFRESH_RATE_LIMIT_USER = env("REFRESH_RATE_LIMIT_USER", default="10/m")
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Behind a reverse proxy set this to e.g. HTTP_X_REAL_IP, so limits apply per client.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
@@ -320,6 +324,9 @@ INGESTION_MAX_UPLOAD_MB = env.int("INGESTION_MAX_UPLOAD_MB", default=50)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MAX_REQUEST_BODY_BYTES = (INGESTION_MAX_UPLOAD_MB + 1) * 1024 * 1024
+# The sign-in endpoints (login, refresh, logout, register, the admin login page) take small
+# bodies of one media type; anything larger is refused before it is read.
+AUTH_MAX_BODY_BYTES = env.int("AUTH_MAX_BODY_BYTES", default=16 * 1024)
 
 # --- i18n, static, media -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -393,6 +400,9 @@ PERIODIC_TASKS: dict[str, dict] = {
 
 # --- SLA ---------------------------------------------------------------------------------
 SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=1000)
+# How long a ticket change waits for a concurrent one on the same ticket (PostgreSQL
+# lock_timeout) before it is refused with 409 concurrent_update.
+TICKET_LOCK_TIMEOUT_MS = env.int("TICKET_LOCK_TIMEOUT_MS", default=3000)
 SLA_WEBHOOK_URL = env("SLA_WEBHOOK_URL", default="")
 SLA_WEBHOOK_TIMEOUT_S = env.float("SLA_WEBHOOK_TIMEOUT_S", default=5.0)
 

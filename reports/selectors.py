@@ -6,7 +6,7 @@ The API, `manage.py generate_report` and the admin dashboard all go through `rep
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Q
 
@@ -159,8 +159,7 @@ def ticket_open_summary(*, now: datetime) -> list[dict]:
     breached = breached_q(now)
     at_risk = Q(pk__in=[])
     for tier in ClientType.values:
-        policy = sla_policy_values(tier)
-        horizon = now + timedelta(hours=policy.target_hours * (1 - policy.warning_threshold))
+        horizon = sla.risk_horizon(now, sla_policy_values(tier))
         at_risk |= Q(client__type=tier, sla_due_at__gte=now, sla_due_at__lte=horizon)
     rows = (
         Ticket.objects.alive()

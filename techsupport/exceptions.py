@@ -33,6 +33,7 @@ class AppError(Exception):
         self.code = code or self.code
         self.status = status or self.status
         self.details = details or {}
+        self.headers: dict[str, str] = {}
         super().__init__(self.message)
 
 
@@ -71,6 +72,13 @@ class BusinessRuleViolation(AppError):
 class RateLimited(AppError):
     status, code, message = 429, "rate_limited", "Too many requests; slow down and retry later."
 
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None):
+        """`retry_after`: seconds until the refusing limit's window ends (techsupport/rate_limits.py),
+        sent as the Retry-After header and `details.retryAfter`."""
+        super().__init__(message, details={"retryAfter": retry_after} if retry_after else None)
+        if retry_after:
+            self.headers = {"Retry-After": str(retry_after)}
+
 
 class ServiceUnavailable(AppError):
     status, code, message = 503, "service_unavailable", "A backing service is unavailable; retry shortly."
@@ -82,6 +90,14 @@ def error_body(message: str, code: str, details=None) -> dict:
 
 def error_response(status: int, message: str, code: str, details=None) -> JsonResponse:
     return JsonResponse(error_body(message, code, details), status=status)
+
+
+def app_error_response(exc: AppError) -> JsonResponse:
+    """The response of an AppError raised outside DRF (middleware), headers included."""
+    response = error_response(exc.status, exc.message, exc.code, exc.details)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 def _flatten_validation(detail, prefix="") -> dict:
@@ -119,7 +135,7 @@ def to_error(exc: Exception) -> tuple[int, dict, dict]:
     """Map any exception to (status, body, headers)."""
     headers = {}
     if isinstance(exc, AppError):
-        return exc.status, error_body(exc.message, exc.code, exc.details), headers
+        return exc.status, error_body(exc.message, exc.code, exc.details), dict(exc.headers)
     if isinstance(exc, Ratelimited):
         return 429, error_body(RateLimited.message, RateLimited.code), headers
     if isinstance(exc, InvalidToken):

@@ -1,12 +1,14 @@
-"""Request guards that run before any view: body size and the shared per-IP API rate limit."""
+"""Request guards that run before any view: body size and type, query text and the shared
+per-IP API rate limit."""
 
 import logging
 
 from django.conf import settings
-from django_ratelimit.core import is_ratelimited
+from django.core.exceptions import BadRequest
 from redis.exceptions import RedisError
 
-from techsupport.exceptions import PayloadTooLarge, RateLimited, error_response
+from techsupport.exceptions import PayloadTooLarge, RateLimited, app_error_response, error_response
+from techsupport.rate_limits import rate_limit_wait
 
 logger = logging.getLogger(__name__)
 
@@ -14,24 +16,86 @@ logger = logging.getLogger(__name__)
 _API_LIMIT_EXEMPT = ("/api/auth/login", "/api/docs", "/api/schema")
 
 
+def _small_body_routes() -> dict[str, tuple[str, ...]]:
+    """The sign-in endpoints (anonymous, except register) and the media types each takes."""
+    routes = {f"/api/auth/{name}": ("application/json",) for name in ("login", "refresh", "logout", "register")}
+    # The admin's login form; browsers send it urlencoded, scripts and test clients multipart.
+    routes[f"/{settings.ADMIN_URL}login/"] = ("application/x-www-form-urlencoded", "multipart/form-data")
+    return routes
+
+
+def _content_length(request) -> int | None:
+    """The announced body length; None for a body sent without one (chunked)."""
+    announced = request.META.get("CONTENT_LENGTH")
+    if not announced and "HTTP_TRANSFER_ENCODING" in request.META:
+        return None
+    try:
+        return max(int(announced or 0), 0)
+    except ValueError:
+        return 0
+
+
+def _too_large(limit: int, what: str, code: str = "payload_too_large"):
+    return error_response(413, f"The request body is larger than {what}.", code, {"maxBytes": limit})
+
+
 class BodySizeLimitMiddleware:
-    """Refuses an announced body over the limit before it is read (413, JSON)."""
+    """Refuses a body before anything reads it (JSON errors): over the upload limit, 413; on
+    the sign-in endpoints, a media type other than theirs, 415 (an anonymous 45 MB multipart
+    login was parsed and spooled to disk), or over AUTH_MAX_BODY_BYTES, 413; in the admin, which
+    takes no files, over DATA_UPLOAD_MAX_MEMORY_SIZE, 413 (CSRF checks parse a POST before the
+    admin asks who is there); without a Content-Length, 411 — Django reads such a body as
+    empty, so it would be silently dropped."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.small_body_routes = _small_body_routes()
+        self.admin_prefix = f"/{settings.ADMIN_URL}"
+
+    def __call__(self, request):
+        return self._refusal(request) or self.get_response(request)
+
+    def _refusal(self, request):
+        length = _content_length(request)
+        if length is None:
+            return error_response(411, "Send the request body with a Content-Length header.", "length_required")
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            what = f"the {settings.INGESTION_MAX_UPLOAD_MB} MB limit"
+            return _too_large(settings.MAX_REQUEST_BODY_BYTES, what, PayloadTooLarge.code)
+        media_types = self.small_body_routes.get(request.path)
+        if media_types is not None:
+            return self._small_body_refusal(request, length, media_types)
+        if request.path.startswith(self.admin_prefix) and length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, "the back-office's limit")
+        return None
+
+    @staticmethod
+    def _small_body_refusal(request, length: int, media_types: tuple[str, ...]):
+        if (length or request.content_type) and request.content_type not in media_types:
+            return error_response(
+                415,
+                f"This endpoint takes {' or '.join(media_types)}.",
+                "unsupported_media_type",
+                {"expected": list(media_types)},
+            )
+        if length > settings.AUTH_MAX_BODY_BYTES:
+            return _too_large(
+                settings.AUTH_MAX_BODY_BYTES, f"the {settings.AUTH_MAX_BODY_BYTES}-byte limit of this endpoint"
+            )
+        return None
+
+
+class QueryStringGuardMiddleware:
+    """Refuses a query string holding NUL (`%00`) with a 400 (JSON under /api, Django's page
+    elsewhere). No client needs it and PostgreSQL refuses it in text, so a view or admin filter
+    that passed it to a query failed with a 500 (the admin's choice filters did)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.MAX_REQUEST_BODY_BYTES:
-            return error_response(
-                413,
-                f"The request body is larger than the {settings.INGESTION_MAX_UPLOAD_MB} MB limit.",
-                PayloadTooLarge.code,
-                {"maxBytes": settings.MAX_REQUEST_BODY_BYTES},
-            )
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            raise BadRequest("The query string contains a NUL character.")
         return self.get_response(request)
 
 
@@ -45,19 +109,18 @@ class ApiRateLimitMiddleware:
         self.get_response = get_response
 
     @staticmethod
-    def _over_limit(request) -> bool:
+    def _wait(request) -> int | None:
         try:
-            return is_ratelimited(request, group="api", key="ip", rate=settings.API_RATE_LIMIT, increment=True)
+            return rate_limit_wait(request, group="api", key="ip", rate=settings.API_RATE_LIMIT)
         except RedisError:
             logger.warning("api rate limit skipped: cache unavailable", exc_info=True)
-            return False
+            return None
 
     def __call__(self, request):
         limited = request.path.startswith("/api/") and not request.path.startswith(_API_LIMIT_EXEMPT)
-        if limited and self._over_limit(request):
-            response = error_response(429, RateLimited.message, RateLimited.code)
-            response["Retry-After"] = "60"
-            return response
+        wait = self._wait(request) if limited else None
+        if wait is not None:
+            return app_error_response(RateLimited(retry_after=wait))
         return self.get_response(request)
 
 

@@ -43,11 +43,10 @@ def _clean_cache():
     yield
 
 
-@pytest.fixture(autouse=True)
-def mongo_db():
-    """The document database, emptied around each test. Refuses (ends the session) unless its
-    name marks it as a test database: `make test` with a developer's or production MONGO_URL must
-    not erase `ticket_logs`."""
+def pytest_sessionstart(session):
+    """Before any test or database setup: the tests empty the document database around each test,
+    so it must be named as a test database (`make test` with a developer's or production
+    MONGO_URL must not erase `ticket_logs`)."""
     if not TEST_DATABASE_NAME.search(settings.MONGO_DB_NAME):
         pytest.exit(
             f"Refusing to run: the tests drop the collections of MongoDB database {settings.MONGO_DB_NAME!r}, "
@@ -55,6 +54,11 @@ def mongo_db():
             "or unset it to let the tests start a throw-away server.",
             returncode=2,
         )
+
+
+@pytest.fixture(autouse=True)
+def mongo_db():
+    """The document database (a test database: see pytest_sessionstart), emptied around each test."""
     db = mongo.get_db()
     for name in db.list_collection_names():
         db.drop_collection(name)

@@ -4,9 +4,11 @@ Writes go through tickets/services.py; nothing else changes a ticket's status, a
 clock, so the transition table (tickets/states.py) and the audit trail cannot be bypassed.
 """
 
+import math
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -19,6 +21,12 @@ from tickets.states import CLOCK_STOPPED, ClientType, TicketStatus
 
 MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 1, 5, 3
 LIVE = Q(deleted_at__isnull=True)
+
+
+def validate_finite(value: float) -> None:
+    # Range validators let NaN through: every comparison with it is false.
+    if not math.isfinite(value):
+        raise ValidationError("Must be a finite number.", code="not_finite")
 
 
 class Client(models.Model):
@@ -81,6 +89,10 @@ class Ticket(models.Model):
     sla_due_at = models.DateTimeField("SLA due at", null=True, blank=True)
     sla_breached_at = models.DateTimeField("SLA breached at", null=True, blank=True)
     sla_next_check_at = models.DateTimeField("next SLA check at", null=True, blank=True)
+    # Incremented by every write (the services and the SLA sweep): the ticket's ETag. A change
+    # sent with `If-Match` is refused (409) once the ticket has moved past the version it read.
+    # A plain integer: a CHECK (>= 0) would make adding the column scan the whole table.
+    version = models.IntegerField(default=1, editable=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -168,17 +180,57 @@ class SlaPolicy(models.Model):
         ESCALATE = "ESCALATE", "Escalate automatically"
         NOTIFY = "NOTIFY", "Notify supervisors"
 
+    # Bounded here and in the database (sla.MIN_/MAX_*): a target of 100,000,000 hours put every
+    # due time past year 9999. The CHECK constraints also hold for raw SQL and data migrations.
     client_type = models.CharField(max_length=8, choices=ClientType.choices, unique=True)
-    target_hours = models.FloatField(validators=[MinValueValidator(0.01)])
+    target_hours = models.FloatField(
+        validators=[
+            validate_finite,
+            MinValueValidator(sla.MIN_TARGET_HOURS),
+            MaxValueValidator(sla.MAX_TARGET_HOURS),
+        ],
+        help_text=f"{sla.MIN_TARGET_HOURS:g} to {sla.MAX_TARGET_HOURS:g} hours (one year).",
+    )
     breach_action = models.CharField(max_length=16, choices=BreachAction.choices)
-    escalation_ceiling = models.PositiveSmallIntegerField(default=3)
-    warning_threshold = models.FloatField(default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    escalation_ceiling = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(sla.MIN_ESCALATION_CEILING), MaxValueValidator(sla.MAX_ESCALATION_CEILING)],
+        help_text="The highest escalation level the SLA sweep raises a ticket to.",
+    )
+    warning_threshold = models.FloatField(
+        default=0.8,
+        validators=[
+            validate_finite,
+            MinValueValidator(sla.MIN_WARNING_THRESHOLD),
+            MaxValueValidator(sla.MAX_WARNING_THRESHOLD),
+        ],
+        help_text="Share of the window after which the SLA warning goes out (0.8 = 80 %).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["client_type"]
         verbose_name = "SLA policy"
         verbose_name_plural = "SLA policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(target_hours__gte=sla.MIN_TARGET_HOURS, target_hours__lte=sla.MAX_TARGET_HOURS),
+                name="slapolicy_target_hours_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    warning_threshold__gte=sla.MIN_WARNING_THRESHOLD, warning_threshold__lte=sla.MAX_WARNING_THRESHOLD
+                ),
+                name="slapolicy_warning_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    escalation_ceiling__gte=sla.MIN_ESCALATION_CEILING,
+                    escalation_ceiling__lte=sla.MAX_ESCALATION_CEILING,
+                ),
+                name="slapolicy_escalation_ceiling_range",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.client_type}: {self.target_hours:g} h, {self.get_breach_action_display().lower()}"
@@ -193,10 +245,11 @@ class SlaPolicy(models.Model):
 
 
 class Notification(models.Model):
-    """One SLA message to one person, and the outbox of its deliveries (tickets/notifications.py).
+    """One message to one person (an SLA event, or an agent losing an escalated ticket), and
+    the outbox of its deliveries (tickets/notifications.py).
 
-    Inserted by the SLA sweep in the transaction that applied the warning, breach or
-    escalation, so a crash between the commit and the enqueue of its delivery loses nothing:
+    Inserted in the transaction that applied the warning, breach, escalation or unassignment,
+    so a crash between the commit and the enqueue of its delivery loses nothing:
     `notification_redrive_task` re-enqueues rows still pending. The webhook is one POST per
     sweep event, not per recipient: only the event's first row carries `webhook_status`
     pending, the others `skipped`.
@@ -206,6 +259,8 @@ class Notification(models.Model):
         SLA_WARNING = "sla_warning", "SLA warning"
         SLA_BREACH = "sla_breach", "SLA breach"
         SLA_ESCALATION = "sla_escalation", "SLA escalation"
+        # The agent lost an escalated ticket: their level is below the one it needs.
+        UNASSIGNED = "unassigned", "Unassigned"
 
     class Delivery(models.TextChoices):
         PENDING = "pending", "Pending"

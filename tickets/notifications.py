@@ -1,8 +1,10 @@
-"""SLA notifications: reading and marking them (the API), and delivering them (the outbox).
+"""Notifications (SLA events; an agent unassigned by the level rule): reading and marking them
+(the API), and delivering them (the outbox).
 
 Delivery (DESIGN.md "transactional outbox", docs/adr/0006-sla-sweep.md):
-1. The SLA sweep inserts the `Notification` rows in the transaction that applied the warning,
-   breach or escalation, with `email_status` / `webhook_status` pending.
+1. The SLA sweep (or a ticket service) inserts the `Notification` rows in the transaction that
+   applied the warning, breach, escalation or unassignment, with `email_status` /
+   `webhook_status` pending (the SLA webhook carries SLA kinds only).
 2. On commit it enqueues `notification_deliver_task` with the row ids (fast path).
 3. `notification_redrive_task` re-enqueues rows still pending REDRIVE_AFTER after their last
    attempt (slow path: a crash between commit and enqueue, the broker down at that moment).
@@ -65,11 +67,19 @@ def notification_mark_read(*, recipient: User, notification_id, now: datetime | 
 
 # --- Building (the sweep) ----------------------------------------------------------------
 def notifications_build(
-    *, ticket: Ticket, kind: str, recipients: list[User], message: str, data: dict, now: datetime
+    *,
+    ticket: Ticket,
+    kind: str,
+    recipients: list[User],
+    message: str,
+    data: dict,
+    now: datetime,
+    webhook: bool = True,
 ) -> list[Notification]:
     """Unsaved rows, one per recipient (the sweep bulk-inserts them). Email is pending for
-    recipients with an address; the webhook, when configured, rides on the first row only."""
-    webhook = Delivery.PENDING if settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
+    recipients with an address; the SLA webhook, when configured and `webhook`, rides on the
+    first row only."""
+    webhook = Delivery.PENDING if webhook and settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
     rows = []
     for index, recipient in enumerate(recipients):
         rows.append(
@@ -108,6 +118,7 @@ def _email_send(notification: Notification) -> None:
         Notification.Kind.SLA_WARNING: "SLA warning",
         Notification.Kind.SLA_BREACH: "SLA breached",
         Notification.Kind.SLA_ESCALATION: "SLA escalation",
+        Notification.Kind.UNASSIGNED: "Ticket unassigned",
     }[notification.kind]
     send_mail(
         subject=f"[TechSupport Pro] {subject}: {notification.ticket.title}",

@@ -56,6 +56,9 @@ class TicketOutput(serializers.ModelSerializer):
     slaDueAt = serializers.DateTimeField(source="sla_due_at", allow_null=True)  # noqa: N815
     slaBreached = serializers.SerializerMethodField()  # noqa: N815
     slaRemainingMinutes = serializers.SerializerMethodField()  # noqa: N815
+    version = serializers.IntegerField(
+        read_only=True, help_text="Incremented by every change; also the ETag header. Send it as If-Match."
+    )
 
     class Meta:
         model = Ticket
@@ -76,6 +79,7 @@ class TicketOutput(serializers.ModelSerializer):
             "slaDueAt",
             "slaBreached",
             "slaRemainingMinutes",
+            "version",
         ]
 
     def get_slaBreached(self, ticket) -> bool:  # noqa: N802
@@ -100,6 +104,11 @@ class TicketCreateInput(serializers.Serializer):
 
 class TicketStatusInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=TicketStatus.choices)
+    expectedStatus = serializers.ChoiceField(  # noqa: N815
+        choices=TicketStatus.choices,
+        required=False,
+        help_text="The status the change is based on: if the ticket has left it, 409 (the change is not applied).",
+    )
 
 
 class TicketAssignInput(serializers.Serializer):

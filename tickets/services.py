@@ -1,14 +1,22 @@
 """Writes on clients and tickets: the only paths that change them.
 
 Every ticket write runs in `transaction.atomic()`, locks the ticket row with
-`select_for_update(nowait=True)` (a concurrent holder of the lock → 409 `concurrent_update`;
-SQLite has no row locks and ignores `nowait`) and records a `TicketEvent`. The API, the admin
-actions, `seed_demo` and the SLA sweep all call these functions.
+`select_for_update()`, increments `Ticket.version` and records a `TicketEvent`. Writes to one
+ticket are serialized: a change waits for a concurrent one to finish, at most
+TICKET_LOCK_TIMEOUT_MS (PostgreSQL `lock_timeout`; then 409 `concurrent_update`; SQLite has no
+row locks). A change may name the state it was based on (`expected_version`, the ETag a client
+read; `expected_status`): if the ticket has moved since, it is refused with 409 and the current
+status and version, so of two conflicting changes based on one state exactly one wins. The API,
+the admin actions, `seed_demo` and the SLA sweep all call these functions.
 """
 
+from contextlib import contextmanager
 from datetime import datetime
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -18,14 +26,15 @@ from reports.services import ticket_log_projection_enqueue
 from techsupport import metrics
 from techsupport.exceptions import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
 from tickets import sla
-from tickets.models import Client, SlaPolicy, Ticket, TicketEvent
-from tickets.states import CLOCK_STOPPED, TicketStatus, allowed_targets, can_transition
+from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
+from tickets.notifications import notifications_build, notifications_enqueue
+from tickets.states import CLOCK_STOPPED, TRANSITIONS, TicketStatus, allowed_targets, can_transition
 
 # Entering one of these states must be projected to `ticket_logs` (see `_on_ticket_changed`).
 PROJECTED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.ESCALATED})
 # An ESCALATED ticket needs an agent of at least this level.
 ESCALATED_MIN_AGENT_LEVEL = 2
-LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL SQLSTATE of a failed NOWAIT
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL SQLSTATE of a failed NOWAIT or an expired lock_timeout
 
 
 # --- Clients -----------------------------------------------------------------------------
@@ -63,7 +72,7 @@ def client_update(*, client: Client, **changes) -> Client:
                 setattr(client, field, value.strip() if isinstance(value, str) else value)
             client.save()
             if tier_changed:
-                Ticket.objects.filter(client=client).update(client_type=client.type)
+                Ticket.objects.filter(client=client).update(client_type=client.type, version=F("version") + 1)
     except IntegrityError as exc:
         raise Conflict("A client with this email already exists.", code="client_email_taken") from exc
     return client
@@ -75,18 +84,87 @@ def sla_policy_values(client_type: str) -> sla.PolicyValues:
     return sla.DEFAULT_POLICIES[client_type] if policy is None else policy.as_values()
 
 
+POLICY_FIELDS = ("target_hours", "breach_action", "escalation_ceiling", "warning_threshold")
+
+
+def sla_policy_update(*, policy: SlaPolicy, **changes) -> SlaPolicy:
+    """Changes any of POLICY_FIELDS and returns the saved policy. A value outside its bounds
+    (sla.MIN_* / MAX_*, NaN, infinity) → 400 `validation_error` with a message per field; the
+    database's CHECK constraints refuse the same values from any path that skips this one."""
+    unknown = set(changes) - set(POLICY_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        policy = SlaPolicy.objects.select_for_update().get(pk=policy.pk)
+        for field, value in changes.items():
+            setattr(policy, field, value)
+        try:
+            policy.full_clean()
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                "The SLA policy is invalid.",
+                details={field: " ".join(messages) for field, messages in exc.message_dict.items()},
+            ) from exc
+        policy.save()
+    return policy
+
+
 # --- Tickets -----------------------------------------------------------------------------
-def _ticket_lock(ticket_id) -> Ticket:
-    """The live ticket, row-locked until the end of the surrounding transaction."""
+def _current(ticket: Ticket) -> dict:
+    """What a refused change is told about the ticket now."""
+    return {"status": ticket.status, "version": ticket.version}
+
+
+@contextmanager
+def _lock_wait_bounded():
+    """Row locks taken inside wait at most TICKET_LOCK_TIMEOUT_MS for a concurrent holder, then
+    409 `concurrent_update`. The caller's own `lock_timeout` is restored afterwards (it may be
+    inside a longer transaction: an admin action, a level change)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+            [f"{settings.TICKET_LOCK_TIMEOUT_MS}ms"],
+        )
+        previous = cursor.fetchone()[0]
     try:
-        ticket = Ticket.objects.alive().select_for_update(nowait=True).filter(pk=ticket_id).first()
+        yield
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise Conflict("Another change to this ticket is in progress; retry.", code="concurrent_update") from exc
         raise
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
+def _ticket_lock(ticket_id) -> Ticket:
+    """The live ticket, row-locked until the end of the surrounding transaction."""
+    with _lock_wait_bounded():
+        ticket = Ticket.objects.alive().select_for_update().filter(pk=ticket_id).first()
     if ticket is None:
         raise NotFound("The ticket does not exist.", code="ticket_not_found")
     return ticket
+
+
+def _precondition_check(
+    ticket: Ticket, *, expected_version: int | None, expected_status: str | None, to_status: str | None = None
+) -> None:
+    """409 when the caller's change was based on a state the (locked) ticket has left:
+    `invalid_transition` when `to_status` cannot follow the current status anyway, else
+    `concurrent_update`. The current status and version are in `details` either way."""
+    version_moved = expected_version is not None and ticket.version != expected_version
+    status_moved = expected_status is not None and ticket.status != expected_status
+    if not (version_moved or status_moved):
+        return
+    if to_status is not None:
+        transition_check(ticket, to_status)
+    raise Conflict(
+        "The ticket has changed since you read it; reload it and decide again.",
+        code="concurrent_update",
+        details={**_current(ticket), "expectedVersion": expected_version, "expectedStatus": expected_status},
+    )
 
 
 def _on_ticket_changed(ticket: Ticket, event: TicketEvent) -> None:
@@ -107,8 +185,8 @@ def ticket_create(
     actor: User | None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Creates an OPEN ticket with its SLA clock started from the client's tier policy and a
-    `created` event."""
+    """Creates an OPEN ticket (version 1) with its SLA clock started from the client's tier
+    policy and a `created` event."""
     now = now or timezone.now()
     policy = sla_policy_values(client.type)
     due = sla.due_at(now, policy.target_hours)
@@ -137,6 +215,22 @@ def ticket_create(
     return ticket
 
 
+def transition_check(ticket: Ticket, to_status: str) -> None:
+    """409 `invalid_transition` with the allowed targets and the current state in `details`."""
+    from_status = ticket.status
+    if not can_transition(from_status, to_status):
+        raise Conflict(
+            f"A ticket cannot go from {from_status} to {to_status}.",
+            code="invalid_transition",
+            details={
+                "from": from_status,
+                "to": to_status,
+                "allowed": list(allowed_targets(from_status)),
+                **_current(ticket),
+            },
+        )
+
+
 def transition_apply(
     ticket: Ticket,
     to_status: str,
@@ -147,21 +241,19 @@ def transition_apply(
     data: dict | None = None,
 ) -> TicketEvent:
     """Applies one transition to a ticket the caller has locked: checks the transition table,
-    moves the timestamps, escalation level and SLA clock, and returns the *unsaved* event.
+    moves the timestamps, escalation level, version and SLA clock, and returns the *unsaved*
+    event.
 
-    The caller saves the ticket and the event (one by one, or in bulk as the SLA sweep does)
-    and then calls `_on_ticket_changed` when `to_status` is in PROJECTED_STATUSES.
+    The caller saves the ticket and the event (one by one, or in bulk as the SLA sweep does),
+    applies `escalation_unassign` when the ticket entered ESCALATED, and then calls
+    `_on_ticket_changed` when `to_status` is in PROJECTED_STATUSES.
     Raises 409 `invalid_transition` with the allowed targets in `details`.
     """
+    transition_check(ticket, to_status)
     from_status = ticket.status
-    if not can_transition(from_status, to_status):
-        raise Conflict(
-            f"A ticket cannot go from {from_status} to {to_status}.",
-            code="invalid_transition",
-            details={"from": from_status, "to": to_status, "allowed": list(allowed_targets(from_status))},
-        )
     ticket.status = to_status
     ticket.updated_at = now
+    ticket.version += 1
     if to_status == TicketStatus.RESOLVED:
         ticket.resolved_at = now
         ticket.resolution_time_min = round((now - ticket.created_at).total_seconds() / 60, 2)
@@ -195,32 +287,113 @@ def transition_apply(
     )
 
 
+# --- The agent level rule ------------------------------------------------------------------
+def agent_level_too_low(agent: User, status: str) -> bool:
+    """The one level rule: an ESCALATED ticket needs an agent of ESCALATED_MIN_AGENT_LEVEL+."""
+    return status == TicketStatus.ESCALATED and agent.level < ESCALATED_MIN_AGENT_LEVEL
+
+
+def _level_error(agent: User) -> BusinessRuleViolation:
+    return BusinessRuleViolation(
+        f"An escalated ticket needs an agent of level {ESCALATED_MIN_AGENT_LEVEL} or higher.",
+        code="agent_level_too_low",
+        details={"agentLevel": agent.level, "requiredLevel": ESCALATED_MIN_AGENT_LEVEL},
+    )
+
+
+def escalation_unassign(
+    ticket: Ticket, agent: User, *, actor: User | None, now: datetime
+) -> tuple[TicketEvent, Notification]:
+    """Takes a ticket away from its agent whose level its status no longer allows (the ticket
+    is in memory, locked by the caller): clears the agent, and returns the *unsaved* `assigned`
+    event (to nobody, with the reason) and the `unassigned` notification to the agent. The
+    caller saves the ticket's `agent` and the rows (one by one, or in bulk as the SLA sweep
+    does), and enqueues the notification's delivery on commit."""
+    ticket.agent = None
+    reason = {"reason": "agent_level_too_low", "agentLevel": agent.level, "requiredLevel": ESCALATED_MIN_AGENT_LEVEL}
+    event = TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind=TicketEvent.Kind.ASSIGNED,
+        from_status=ticket.status,
+        to_status=ticket.status,
+        data={"fromAgentId": str(agent.pk), "toAgentId": None, **reason},
+        created_at=now,
+    )
+    message = (
+        f"You were unassigned from ticket «{ticket.title}»: an {ticket.status} ticket needs an agent of level "
+        f"{ESCALATED_MIN_AGENT_LEVEL} or higher, and yours is {agent.level}."
+    )
+    data = {**reason, "status": ticket.status, "escalationLevel": ticket.escalation_level}
+    (notification,) = notifications_build(
+        ticket=ticket,
+        kind=Notification.Kind.UNASSIGNED,
+        recipients=[agent],
+        message=message,
+        data=data,
+        now=now,
+        webhook=False,
+    )
+    return event, notification
+
+
+def _unassign_save(rows: tuple[TicketEvent, Notification]) -> None:
+    event, notification = rows
+    event.save()
+    notification.save()
+    transaction.on_commit(lambda: notifications_enqueue([notification.pk]), robust=True)
+
+
 _TRANSITION_FIELDS = [
     "status",
+    "agent",
     "updated_at",
     "resolved_at",
     "resolution_time_min",
     "escalation_level",
     "sla_breached_at",
     "sla_next_check_at",
+    "version",
 ]
 
 
-def ticket_change_status(*, ticket: Ticket, to_status: str, actor: User | None, now: datetime | None = None) -> Ticket:
-    """Moves a ticket to `to_status` and returns the fresh ticket.
+def ticket_change_status(
+    *,
+    ticket: Ticket,
+    to_status: str,
+    actor: User | None,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+    expected_status: str | None = None,
+) -> Ticket:
+    """Moves a ticket to `to_status` and returns the fresh ticket (version incremented).
 
-    409 `invalid_transition` (not in the table), 409 `concurrent_update` (another change holds
-    the ticket), 404 `ticket_not_found` (deleted meanwhile), 403 `not_assigned` (an agent may
-    change only tickets assigned to them). `actor` None is the system.
+    409 `invalid_transition` (not in the table), 409 `concurrent_update` (the ticket is no
+    longer at `expected_version` / `expected_status`, or another change held it past the lock
+    timeout), 404 `ticket_not_found` (deleted meanwhile), 403 `not_assigned` (an agent may
+    change only tickets assigned to them), 422 `agent_level_too_low` (an agent below level 2
+    on an ESCALATED ticket). Entering ESCALATED unassigns an agent below level 2 (see
+    `escalation_unassign`). `actor` None is the system.
     """
     now = now or timezone.now()
     with transaction.atomic():
         locked = _ticket_lock(ticket.pk)
-        if actor is not None and actor.role == Role.AGENT and locked.agent_id != actor.pk:
-            raise Forbidden("Agents may change only tickets assigned to them.", code="not_assigned")
+        if actor is not None and actor.role == Role.AGENT:
+            if locked.agent_id != actor.pk:
+                raise Forbidden("Agents may change only tickets assigned to them.", code="not_assigned")
+            if agent_level_too_low(actor, locked.status):
+                raise _level_error(actor)
+        _precondition_check(
+            locked, expected_version=expected_version, expected_status=expected_status, to_status=to_status
+        )
         event = transition_apply(locked, to_status, actor=actor, now=now)
+        unassigned = None
+        if locked.agent_id is not None and agent_level_too_low(locked.agent, to_status):
+            unassigned = escalation_unassign(locked, locked.agent, actor=actor, now=now)
         locked.save(update_fields=_TRANSITION_FIELDS)
         event.save()
+        if unassigned is not None:
+            _unassign_save(unassigned)
         if to_status in PROJECTED_STATUSES:
             _on_ticket_changed(locked, event)
     return locked
@@ -230,35 +403,44 @@ def agent_assignment_error(agent: User | None, ticket: Ticket) -> BusinessRuleVi
     """Why `agent` cannot take `ticket`, or None. The agent must come from the database."""
     if agent is None or agent.role != Role.AGENT or not agent.is_active:
         return BusinessRuleViolation("The agent does not exist, is inactive or is not an agent.", code="invalid_agent")
-    if ticket.status == TicketStatus.ESCALATED and agent.level < ESCALATED_MIN_AGENT_LEVEL:
-        return BusinessRuleViolation(
-            f"An escalated ticket needs an agent of level {ESCALATED_MIN_AGENT_LEVEL} or higher.",
-            code="agent_level_too_low",
-            details={"agentLevel": agent.level, "requiredLevel": ESCALATED_MIN_AGENT_LEVEL},
-        )
+    if agent_level_too_low(agent, ticket.status):
+        return _level_error(agent)
     return None
 
 
-def ticket_assign(*, ticket: Ticket, agent_id, actor: User | None, now: datetime | None = None) -> Ticket:
+def ticket_assign(
+    *,
+    ticket: Ticket,
+    agent_id,
+    actor: User | None,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
     """Assigns the ticket to an agent (read from the database, never trusted from the caller).
 
     422 `invalid_agent` (unknown, inactive or not an AGENT), 422 `agent_level_too_low`
     (ESCALATED ticket, agent below level 2), 403 `forbidden` for an agent actor, plus the lock
-    errors of `ticket_change_status`.
+    and precondition errors of `ticket_change_status`.
     """
     if actor is not None and actor.role == Role.AGENT:
         raise Forbidden("Only admins and supervisors assign tickets.")
     now = now or timezone.now()
     with transaction.atomic():
+        with _lock_wait_bounded():
+            # The agent first, locked against a concurrent level change: that change waits for
+            # this assignment and then sees it (`ticket_unassign_below_level`). Agent before
+            # ticket, the order the level change takes too.
+            agent = User.objects.select_for_update(no_key=True).filter(pk=agent_id).first()
         locked = _ticket_lock(ticket.pk)
-        agent = User.objects.filter(pk=agent_id).first()
+        _precondition_check(locked, expected_version=expected_version, expected_status=None)
         error = agent_assignment_error(agent, locked)
         if error is not None:
             raise error
         previous = locked.agent_id
         locked.agent = agent
         locked.updated_at = now
-        locked.save(update_fields=["agent", "updated_at"])
+        locked.version += 1
+        locked.save(update_fields=["agent", "updated_at", "version"])
         TicketEvent.objects.create(
             ticket=locked,
             actor=actor,
@@ -271,11 +453,49 @@ def ticket_assign(*, ticket: Ticket, agent_id, actor: User | None, now: datetime
     return locked
 
 
+# Every status that is ESCALATED or can become it in one transition.
+_ESCALATABLE = [
+    s for s, targets in TRANSITIONS.items() if s == TicketStatus.ESCALATED or TicketStatus.ESCALATED in targets
+]
+
+
+def ticket_unassign_below_level(*, agent: User, actor: User | None = None, now: datetime | None = None) -> list:
+    """After `agent`'s level changed (accounts' `user_level_changed`, in the transaction of the
+    change): unassigns them from every live ticket the level rule no longer lets them hold,
+    each with an `assigned` event and an `unassigned` notification. Returns those tickets.
+
+    Every live ticket of the agent that is or may become ESCALATED is locked, not only the
+    ESCALATED ones: an escalation still running (it read the old level) is waited for and then
+    seen; the agent's row is already locked by the level change, so a concurrent assignment
+    (`ticket_assign` locks the agent first) waits for this one and reads the new level.
+    """
+    if not agent_level_too_low(agent, TicketStatus.ESCALATED):
+        return []
+    now = now or timezone.now()
+    released = []
+    with transaction.atomic():
+        with _lock_wait_bounded():
+            tickets = list(
+                Ticket.objects.alive().filter(agent=agent, status__in=_ESCALATABLE).order_by("pk").select_for_update()
+            )
+        for ticket in tickets:
+            if ticket.status != TicketStatus.ESCALATED:
+                continue
+            rows = escalation_unassign(ticket, agent, actor=actor, now=now)
+            ticket.updated_at = now
+            ticket.version += 1
+            ticket.save(update_fields=["agent", "updated_at", "version"])
+            _unassign_save(rows)
+            released.append(ticket)
+    return released
+
+
 EDITABLE_FIELDS = ("title", "description", "priority")
 
 
 def ticket_update(*, ticket: Ticket, actor: User | None, now: datetime | None = None, **changes) -> Ticket:
-    """Changes title, description or priority; records what changed (nothing changed → no event)."""
+    """Changes title, description or priority; records what changed (nothing changed → no event,
+    same version)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
@@ -292,7 +512,8 @@ def ticket_update(*, ticket: Ticket, actor: User | None, now: datetime | None = 
         for field in diff:
             setattr(locked, field, changes[field])
         locked.updated_at = now
-        locked.save(update_fields=[*diff, "updated_at"])
+        locked.version += 1
+        locked.save(update_fields=[*diff, "updated_at", "version"])
         TicketEvent.objects.create(
             ticket=locked,
             actor=actor,
@@ -305,16 +526,20 @@ def ticket_update(*, ticket: Ticket, actor: User | None, now: datetime | None = 
     return locked
 
 
-def ticket_soft_delete(*, ticket: Ticket, actor: User | None, now: datetime | None = None) -> None:
+def ticket_soft_delete(
+    *, ticket: Ticket, actor: User | None, now: datetime | None = None, expected_version: int | None = None
+) -> None:
     """Hides the ticket from the API (404 afterwards) and stops its SLA clock; the row and its
-    audit trail stay."""
+    audit trail stay. 409 `concurrent_update` when it is no longer at `expected_version`."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = _ticket_lock(ticket.pk)
+        _precondition_check(locked, expected_version=expected_version, expected_status=None)
         locked.deleted_at = now
         locked.updated_at = now
         locked.sla_next_check_at = None
-        locked.save(update_fields=["deleted_at", "updated_at", "sla_next_check_at"])
+        locked.version += 1
+        locked.save(update_fields=["deleted_at", "updated_at", "sla_next_check_at", "version"])
         TicketEvent.objects.create(
             ticket=locked,
             actor=actor,

@@ -6,9 +6,21 @@ the admin badge and the SLA sweep all compute from here.
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tickets.states import ClientType
+
+# Bounds of a policy's values: validators and CHECK constraints on SlaPolicy (tickets/models.py).
+# A year is longer than any support commitment; the contract escalates "up to level 3".
+MIN_TARGET_HOURS, MAX_TARGET_HOURS = 0.01, 24 * 365
+MIN_ESCALATION_CEILING, MAX_ESCALATION_CEILING = 1, 3
+MIN_WARNING_THRESHOLD, MAX_WARNING_THRESHOLD = 0.0, 1.0
+
+# The ends of what a datetime can hold. The arithmetic below clamps to them instead of raising
+# OverflowError, whatever a policy row or a `--now` replay holds: past the latest instant is
+# "never" for every practical purpose.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -27,13 +39,33 @@ DEFAULT_POLICIES: dict[str, PolicyValues] = {
 }
 
 
+def plus_hours(instant: datetime, hours: float) -> datetime:
+    """`instant` + `hours`, clamped to [EARLIEST, LATEST]; an infinite or NaN `hours` is LATEST."""
+    try:
+        return instant + timedelta(hours=hours)
+    except (OverflowError, ValueError):  # out of range; NaN
+        return EARLIEST if hours < 0 else LATEST
+
+
+def _fraction(value: float) -> float:
+    """`value` clamped to [0, 1] (NaN → 1: the warning never comes before the due time)."""
+    return value if 0.0 <= value <= 1.0 else (0.0 if value < 0.0 else 1.0)
+
+
 def due_at(created_at: datetime, target_hours: float) -> datetime:
-    return created_at + timedelta(hours=target_hours)
+    return plus_hours(created_at, target_hours)
 
 
 def warning_at(created_at: datetime, due: datetime, warning_threshold: float) -> datetime:
-    """The instant `warning_threshold` of the window has elapsed (0.8 → 80 % of the time used)."""
-    return created_at + (due - created_at) * warning_threshold
+    """The instant `warning_threshold` of the window has elapsed (0.8 → 80 % of the time used).
+    Never later than `due`, so it cannot overflow."""
+    return created_at + (due - created_at) * _fraction(warning_threshold)
+
+
+def risk_horizon(now: datetime, policy: PolicyValues) -> datetime:
+    """Tickets of the policy's tier due between `now` and this instant are at risk: in the last
+    (1 - warning_threshold) of their window."""
+    return plus_hours(now, policy.target_hours * (1 - _fraction(policy.warning_threshold)))
 
 
 def next_check_on_reopen(*, created_at: datetime, due: datetime, warning_threshold: float, now: datetime) -> datetime:

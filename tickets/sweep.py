@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -29,15 +29,15 @@ from techsupport import metrics
 from tickets import sla
 from tickets.models import Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.notifications import notifications_build, notifications_enqueue
-from tickets.services import ESCALATED_MIN_AGENT_LEVEL, transition_apply
+from tickets.services import ESCALATED_MIN_AGENT_LEVEL, agent_level_too_low, escalation_unassign, transition_apply
 from tickets.states import CLOCK_STOPPED, TicketStatus, can_transition
 
 logger = logging.getLogger(__name__)
 
 WARNING, BREACH, ESCALATION, NONE = "warning", "breach", "escalation", "none"
 ESCALATE, NOTIFY = SlaPolicy.BreachAction.ESCALATE, SlaPolicy.BreachAction.NOTIFY
-# The SLA columns a step may change; the same list for every row of a batch.
-_SWEPT_FIELDS = ["status", "updated_at", "escalation_level", "sla_breached_at", "sla_next_check_at"]
+# The columns a step may change; the same list for every row of a batch.
+_SWEPT_FIELDS = ["status", "agent", "updated_at", "escalation_level", "sla_breached_at", "sla_next_check_at", "version"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def sla_step(
         return SlaStep(WARNING, due)
     if policy.breach_action == ESCALATE and escalation_level < policy.escalation_ceiling:
         reached_ceiling = escalation_level + 1 >= policy.escalation_ceiling
-        return SlaStep(ESCALATION, None if reached_ceiling else now + timedelta(hours=policy.target_hours))
+        return SlaStep(ESCALATION, None if reached_ceiling else sla.plus_hours(now, policy.target_hours))
     if breached_at is None:
         return SlaStep(BREACH, None)
     return SlaStep(NONE, None)
@@ -185,11 +185,12 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
             now=now,
         )
         steps.append((ticket, policy, step))
-    # The assigned agents of the tickets to warn, in one query.
-    warned_agent_ids = {t.agent_id for t, _, s in steps if s.action == WARNING and t.agent_id}
+    # The assigned agents of the tickets to warn (the recipients) and to escalate (the level
+    # rule), in one query.
+    agent_ids = {t.agent_id for t, _, s in steps if s.action in (WARNING, ESCALATION) and t.agent_id}
     agents = (
-        {user.pk: user for user in User.objects.filter(pk__in=warned_agent_ids, is_active=True).only("id", "email")}
-        if warned_agent_ids
+        {user.pk: user for user in User.objects.filter(pk__in=agent_ids).only("id", "email", "level", "is_active")}
+        if agent_ids
         else {}
     )
 
@@ -208,7 +209,7 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
         if step.action == WARNING:
             kind, event_kind = Notification.Kind.SLA_WARNING, TicketEvent.Kind.SLA_WARNING
             agent = agents.get(ticket.agent_id)
-            recipients = [agent] if agent is not None else context.supervisors()
+            recipients = [agent] if agent is not None and agent.is_active else context.supervisors()
             result.warnings += 1
         elif step.action == BREACH:
             kind, event_kind = Notification.Kind.SLA_BREACH, TicketEvent.Kind.SLA_BREACH
@@ -219,35 +220,14 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
             recipients = context.escalation_recipients()
         if step.action == ESCALATION:
             data["reason"] = "sla"
-            if can_transition(ticket.status, TicketStatus.ESCALATED):
-                event = transition_apply(
-                    ticket, TicketStatus.ESCALATED, actor=None, now=now, kind=event_kind, data=data
-                )
-            else:
-                # Already ESCALATED: the table has no ESCALATED→ESCALATED; a re-escalation is a
-                # level change recorded as an escalation event without a status transition.
-                ticket.escalation_level += 1
-                ticket.updated_at = now
-                event = TicketEvent(
-                    ticket=ticket,
-                    kind=event_kind,
-                    from_status=ticket.status,
-                    to_status=ticket.status,
-                    data={"escalationLevel": ticket.escalation_level, **data},
-                    created_at=now,
-                )
+            event = _escalate(ticket, now=now, kind=event_kind, data=data)
             plan.escalated.append(ticket)
             plan.escalation_levels[ticket.escalation_level] += 1
             result.escalations[ticket.escalation_level] = result.escalations.get(ticket.escalation_level, 0) + 1
         else:
-            event = TicketEvent(
-                ticket=ticket,
-                kind=event_kind,
-                from_status=ticket.status,
-                to_status=ticket.status,
-                data={"escalationLevel": ticket.escalation_level, **data},
-                created_at=now,
-            )
+            if step.action == BREACH:
+                ticket.version += 1  # the breach is recorded on the ticket; a warning changes nothing on it
+            event = _event(ticket, kind=event_kind, now=now, data=data)
         plan.events.append(event)
         notification_data = {**data, "escalationLevel": ticket.escalation_level, "status": ticket.status}
         plan.notifications += notifications_build(
@@ -258,8 +238,36 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
             data=notification_data,
             now=now,
         )
+        agent = agents.get(ticket.agent_id)
+        if step.action == ESCALATION and agent is not None and agent_level_too_low(agent, ticket.status):
+            unassigned_event, notification = escalation_unassign(ticket, agent, actor=None, now=now)
+            plan.events.append(unassigned_event)
+            plan.notifications.append(notification)
     result.notifications += len(plan.notifications)
     return plan
+
+
+def _event(ticket: Ticket, *, kind: str, now: datetime, data: dict) -> TicketEvent:
+    """An SLA event that leaves the status as it is."""
+    return TicketEvent(
+        ticket=ticket,
+        kind=kind,
+        from_status=ticket.status,
+        to_status=ticket.status,
+        data={"escalationLevel": ticket.escalation_level, **data},
+        created_at=now,
+    )
+
+
+def _escalate(ticket: Ticket, *, now: datetime, kind: str, data: dict) -> TicketEvent:
+    if can_transition(ticket.status, TicketStatus.ESCALATED):
+        return transition_apply(ticket, TicketStatus.ESCALATED, actor=None, now=now, kind=kind, data=data)
+    # Already ESCALATED: the table has no ESCALATED→ESCALATED; a re-escalation is a level
+    # change recorded as an escalation event without a status transition.
+    ticket.escalation_level += 1
+    ticket.updated_at = now
+    ticket.version += 1
+    return _event(ticket, kind=kind, now=now, data=data)
 
 
 def _array(values) -> str:
@@ -282,20 +290,24 @@ def _tickets_update(tickets: list[Ticket]) -> None:
         cursor.execute(
             """
             UPDATE tickets_ticket AS t
-               SET status = v.status, updated_at = v.updated_at, escalation_level = v.escalation_level,
-                   sla_breached_at = v.sla_breached_at, sla_next_check_at = v.sla_next_check_at
-              FROM unnest(%s::uuid[], %s::varchar[], %s::timestamptz[], %s::smallint[], %s::timestamptz[],
-                          %s::timestamptz[])
-                   AS v(id, status, updated_at, escalation_level, sla_breached_at, sla_next_check_at)
+               SET status = v.status, agent_id = v.agent_id, updated_at = v.updated_at,
+                   escalation_level = v.escalation_level, sla_breached_at = v.sla_breached_at,
+                   sla_next_check_at = v.sla_next_check_at, version = v.version
+              FROM unnest(%s::uuid[], %s::varchar[], %s::uuid[], %s::timestamptz[], %s::smallint[],
+                          %s::timestamptz[], %s::timestamptz[], %s::integer[])
+                   AS v(id, status, agent_id, updated_at, escalation_level, sla_breached_at, sla_next_check_at,
+                        version)
              WHERE t.id = v.id
             """,
             [
                 _array(t.pk for t in tickets),
                 _array(t.status for t in tickets),
+                _array(t.agent_id for t in tickets),
                 _array(t.updated_at for t in tickets),
                 _array(t.escalation_level for t in tickets),
                 _array(t.sla_breached_at for t in tickets),
                 _array(t.sla_next_check_at for t in tickets),
+                _array(t.version for t in tickets),
             ],
         )
 

@@ -1,15 +1,16 @@
 """Thin views: input serializer → one service or selector → output serializer."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from techsupport.exceptions import NotFound, ValidationFailed
+from techsupport.openapi import ErrorSerializer
 from techsupport.pagination import StandardPagination
 from techsupport.permissions import IsAdminOrSupervisor, IsAnyRole
-from techsupport.validation import parse_uuid
+from techsupport.validation import parse_if_match, parse_uuid
 from tickets import notifications, selectors, services
 from tickets.serializers import (
     ClientCreateInput,
@@ -31,6 +32,33 @@ PAGE_PARAMS = [
     OpenApiParameter("page", int, description="1-based page number (default 1)"),
     OpenApiParameter("pageSize", int, description="1..100 (default 20)"),
 ]
+# Optimistic concurrency on a ticket: responses carry its version as ETag, changes may send it
+# back as If-Match.
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description='The ticket\'s `version` as a strong entity tag (`"7"`): send it back as `If-Match`.',
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        'The ETag of the ticket as you read it (`"7"`). If the ticket has changed since, the change is not '
+        "applied: 409 `concurrent_update` (or `invalid_transition`) with the current `status` and `version` in "
+        "`details`. Without it (or with `*`) the change applies to the ticket as it is then."
+    ),
+)
+CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "Conflict with the current state: `invalid_transition` (allowed targets in `details`), or "
+        "`concurrent_update` (the ticket moved past `If-Match` / `expectedStatus`, or another change held it too "
+        "long). `details` has the current `status` and `version` when they are known."
+    ),
+)
 
 
 class _RolePerMethod(APIView):
@@ -59,7 +87,13 @@ def _ticket_or_404(ticket_id: str):
 
 
 def _ticket_response(ticket, status_code=status.HTTP_200_OK) -> Response:
-    return Response(TicketOutput(ticket, context={"now": timezone.now()}).data, status=status_code)
+    response = Response(TicketOutput(ticket, context={"now": timezone.now()}).data, status=status_code)
+    response["ETag"] = f'"{ticket.version}"'
+    return response
+
+
+def _if_match(request) -> int | None:
+    return parse_if_match(request.headers.get("If-Match"))
 
 
 # --- Clients -----------------------------------------------------------------------------
@@ -109,7 +143,7 @@ class TicketListView(APIView):
         page = paginator.paginate_queryset(selectors.ticket_list(now=now, **filters.validated_data), request, self)
         return paginator.get_paginated_response(TicketOutput(page, many=True, context={"now": now}).data)
 
-    @extend_schema(request=TicketCreateInput, responses={201: TicketOutput})
+    @extend_schema(request=TicketCreateInput, responses={201: TicketOutput}, parameters=[ETAG])
     def post(self, request):
         data = TicketCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -129,13 +163,14 @@ class TicketListView(APIView):
 
 
 class TicketDetailView(_RolePerMethod):
-    @extend_schema(responses={200: TicketOutput})
+    @extend_schema(responses={200: TicketOutput}, parameters=[ETAG])
     def get(self, request, ticket_id):
         return _ticket_response(_ticket_or_404(ticket_id))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, 409: CONFLICT}, parameters=[IF_MATCH])
     def delete(self, request, ticket_id):
-        services.ticket_soft_delete(ticket=_ticket_or_404(ticket_id), actor=request.user)
+        ticket = _ticket_or_404(ticket_id)
+        services.ticket_soft_delete(ticket=ticket, actor=request.user, expected_version=_if_match(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -155,13 +190,28 @@ class TicketStatusView(APIView):
 
     permission_classes = [IsAnyRole]
 
-    @extend_schema(request=TicketStatusInput, responses={200: TicketOutput})
+    @extend_schema(
+        request=TicketStatusInput,
+        responses={
+            200: TicketOutput,
+            409: CONFLICT,
+            422: OpenApiResponse(
+                ErrorSerializer, description="`agent_level_too_low`: an agent below level 2 on an ESCALATED ticket."
+            ),
+        },
+        parameters=[IF_MATCH, ETAG],
+    )
     def patch(self, request, ticket_id):
         ticket = _ticket_or_404(ticket_id)
+        expected_version = _if_match(request)
         data = TicketStatusInput(data=request.data)
         data.is_valid(raise_exception=True)
         ticket = services.ticket_change_status(
-            ticket=ticket, to_status=data.validated_data["status"], actor=request.user
+            ticket=ticket,
+            to_status=data.validated_data["status"],
+            actor=request.user,
+            expected_version=expected_version,
+            expected_status=data.validated_data.get("expectedStatus"),
         )
         return _ticket_response(ticket)
 
@@ -169,12 +219,26 @@ class TicketStatusView(APIView):
 class TicketAssignView(APIView):
     permission_classes = [IsAdminOrSupervisor]
 
-    @extend_schema(request=TicketAssignInput, responses={200: TicketOutput})
+    @extend_schema(
+        request=TicketAssignInput,
+        responses={
+            200: TicketOutput,
+            409: CONFLICT,
+            422: OpenApiResponse(ErrorSerializer, description="`invalid_agent` or `agent_level_too_low`."),
+        },
+        parameters=[IF_MATCH, ETAG],
+    )
     def patch(self, request, ticket_id):
         ticket = _ticket_or_404(ticket_id)
+        expected_version = _if_match(request)
         data = TicketAssignInput(data=request.data)
         data.is_valid(raise_exception=True)
-        ticket = services.ticket_assign(ticket=ticket, agent_id=data.validated_data["agentId"], actor=request.user)
+        ticket = services.ticket_assign(
+            ticket=ticket,
+            agent_id=data.validated_data["agentId"],
+            actor=request.user,
+            expected_version=expected_version,
+        )
         return _ticket_response(ticket)
 
 

@@ -1,4 +1,5 @@
 import factory
+from django.contrib.auth.hashers import make_password
 from factory.django import DjangoModelFactory
 
 from accounts.models import User
@@ -17,9 +18,6 @@ class UserFactory(DjangoModelFactory):
     role = Role.AGENT
     level = 1
     is_active = True
-    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
-
-    @classmethod
-    def _after_postgeneration(cls, instance, create, results=None):
-        if create:
-            instance.save()
+    # The hash as a field of the first save: set_password() on a saved user is a password
+    # change, which would raise token_version and revoke tokens (accounts/models.py).
+    password = factory.LazyFunction(lambda: make_password(DEFAULT_PASSWORD))

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_suite_refuses_a_document_database_that_is_not_a_test_database():
     server = settings.MONGO_URL.rsplit("/", 1)[0]
-    env = {**os.environ, "MONGO_URL": f"{server}/techsupport"}
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}  # never this run's
+    env["MONGO_URL"] = f"{server}/techsupport"
 
     result = subprocess.run(
         [
@@ -23,7 +24,7 @@ def test_the_suite_refuses_a_document_database_that_is_not_a_test_database():
             "-q",
             "-p",
             "no:cacheprovider",
-            "tests/techsupport/test_health.py::test_liveness",
+            "tests/localmode/test_settings_file.py",
         ],
         cwd=ROOT,
         env=env,
@@ -33,4 +34,5 @@ def test_the_suite_refuses_a_document_database_that_is_not_a_test_database():
     )
 
     assert result.returncode == 2
+    assert "passed" not in result.stdout
     assert "Refusing to run: the tests drop the collections of MongoDB database 'techsupport'" in result.stdout

@@ -78,7 +78,8 @@ def test_shared_api_rate_limit_is_429_per_ip(admin_client):
     limited = admin_client.get("/api/users")
 
     assert_error_shape(limited, 429, "rate_limited")
-    assert limited["Retry-After"] == "60"
+    # the rest of the refusing window (exact values: tests/techsupport/test_rate_limits.py)
+    assert 1 <= int(limited["Retry-After"]) <= 60
     assert admin_client.get("/api/auth/me", REMOTE_ADDR="10.1.2.3").status_code == 200
 
 

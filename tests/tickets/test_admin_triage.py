@@ -88,16 +88,28 @@ def test_a_transition_the_table_refuses_is_an_error_message(back_office):
 
 def test_a_button_pressed_on_a_stale_page_does_nothing(back_office):
     # The page showed OPEN; meanwhile the ticket was escalated. "→ In progress" must not
-    # de-escalate it.
+    # de-escalate it: the service compares the status under the row lock.
     ticket = TicketFactory(status="OPEN")
     ticket_change_status(ticket=ticket, to_status="ESCALATED", actor=None)
 
     response = _post(back_office, ticket, "transition", to_status="IN_PROGRESS", seen_status="OPEN")
 
     assert Ticket.objects.get(pk=ticket.pk).status == "ESCALATED"
-    [(level, text)] = _messages(response)
-    assert level == "warning"
-    assert text.startswith("Nothing done: the ticket is now Escalated, not Open as the page showed.")
+    assert _messages(response) == [
+        ("error", "The ticket has changed since you read it; reload it and decide again. [concurrent_update]")
+    ]
+
+
+def test_an_assignment_from_a_stale_page_does_nothing(back_office):
+    senior = UserFactory(role="AGENT", level=2)
+    ticket = TicketFactory(status="OPEN")
+    seen_version = Ticket.objects.get(pk=ticket.pk).version
+    ticket_change_status(ticket=ticket, to_status="IN_PROGRESS", actor=None)
+
+    response = _post(back_office, ticket, "assign", agent=str(senior.pk), seen_version=str(seen_version))
+
+    assert Ticket.objects.get(pk=ticket.pk).agent is None
+    assert _messages(response)[0][1].endswith("[concurrent_update]")
 
 
 def test_the_agent_picker_lists_only_agents_the_level_rule_accepts(back_office):
@@ -120,7 +132,7 @@ def test_assign_goes_through_the_service(back_office, supervisor):
     agent = UserFactory(role="AGENT", level=1, email="a1@example.com")
     ticket = TicketFactory(status="OPEN")
 
-    response = _post(back_office, ticket, "assign", agent=str(agent.pk), seen_status="OPEN")
+    response = _post(back_office, ticket, "assign", agent=str(agent.pk), seen_version=str(ticket.version))
 
     assert Ticket.objects.get(pk=ticket.pk).agent == agent
     event = TicketEvent.objects.get(ticket=ticket)
@@ -132,7 +144,7 @@ def test_assigning_a_junior_to_an_escalated_ticket_is_refused_with_the_rule(back
     junior = UserFactory(role="AGENT", level=1)
     ticket = TicketFactory(status="ESCALATED", escalation_level=1)
 
-    response = _post(back_office, ticket, "assign", agent=str(junior.pk), seen_status="ESCALATED")
+    response = _post(back_office, ticket, "assign", agent=str(junior.pk))
 
     assert Ticket.objects.get(pk=ticket.pk).agent is None
     assert _messages(response) == [
@@ -153,7 +165,7 @@ def test_a_service_refusal_of_an_assignment_is_an_error_message(back_office, mon
         raise BusinessRuleViolation("The agent does not exist, is inactive or is not an agent.", code="invalid_agent")
 
     monkeypatch.setattr(ticket_actions, "ticket_assign", refuse)
-    response = _post(back_office, ticket, "assign", agent=str(agent.pk), seen_status="OPEN")
+    response = _post(back_office, ticket, "assign", agent=str(agent.pk))
 
     assert _messages(response) == [
         ("error", "The agent does not exist, is inactive or is not an agent. [invalid_agent]")
@@ -239,3 +251,14 @@ def test_the_audit_trail_reads_as_sentences_not_json(back_office, supervisor):
         assert sentence in html.replace("&gt;", ">").replace("&lt;", "<"), sentence
     assert '"escalationLevel"' not in html and "toAgentId" not in html
     assert "SLA due at" in html and "Next SLA check at" in html and "Resolution time (minutes)" in html
+
+
+def test_an_unassignment_by_the_level_rule_reads_with_its_reason(back_office, supervisor):
+    junior = UserFactory(role="AGENT", level=1, email="junior@example.com")
+    ticket = TicketFactory(status="OPEN")
+    ticket_assign(ticket=ticket, agent_id=junior.pk, actor=supervisor)
+
+    ticket_change_status(ticket=ticket, to_status="ESCALATED", actor=supervisor)
+
+    html = back_office.get(_page(ticket)).content.decode()
+    assert "Unassigned from junior@example.com: level 1, the status needs 2 or higher." in html

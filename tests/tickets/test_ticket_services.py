@@ -51,7 +51,13 @@ def test_every_illegal_transition_is_refused_with_the_allowed_targets(src, dst, 
 
     assert caught.value.status == 409
     assert caught.value.code == "invalid_transition"
-    assert caught.value.details == {"from": src, "to": dst, "allowed": list(TRANSITIONS[src])}
+    assert caught.value.details == {
+        "from": src,
+        "to": dst,
+        "allowed": list(TRANSITIONS[src]),
+        "status": src,
+        "version": ticket.version,
+    }
     assert Ticket.objects.get(pk=ticket.pk).status == src
     assert not TicketEvent.objects.filter(ticket=ticket).exists()
 

@@ -49,7 +49,9 @@ def test_create_returns_the_full_ticket(agent):
         "slaDueAt": _iso(T0 + timedelta(hours=2)),
         "slaBreached": False,
         "slaRemainingMinutes": 120,
+        "version": 1,
     }
+    assert response["ETag"] == '"1"'
     events = client_for(agent).get(f"/api/tickets/{body['id']}/events").json()["data"]
     assert [(e["kind"], e["actorId"], e["toStatus"]) for e in events] == [("created", str(agent.pk), "OPEN")]
 
@@ -261,7 +263,13 @@ def test_illegal_transition_is_409_with_allowed(supervisor_client):
     assert response.json() == {
         "message": "A ticket cannot go from OPEN to CLOSED.",
         "code": "invalid_transition",
-        "details": {"from": "OPEN", "to": "CLOSED", "allowed": ["IN_PROGRESS", "ESCALATED"]},
+        "details": {
+            "from": "OPEN",
+            "to": "CLOSED",
+            "allowed": ["IN_PROGRESS", "ESCALATED"],
+            "status": "OPEN",
+            "version": 1,
+        },
     }
 
 

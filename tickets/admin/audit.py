@@ -45,7 +45,10 @@ def _edits(changes: dict) -> str:
 def _assignment(data: dict, emails: dict[str, str]) -> str:
     before, after = data.get("fromAgentId"), data.get("toAgentId")
     if after is None:
-        return f"Unassigned from {emails.get(before, 'an agent')}."
+        sentence = f"Unassigned from {emails.get(before, 'an agent')}"
+        if data.get("reason") == "agent_level_too_low":
+            sentence += f": level {data.get('agentLevel')}, the status needs {data.get('requiredLevel')} or higher"
+        return sentence + "."
     sentence = f"Assigned to {emails.get(after, 'an agent no longer on file')}"
     return sentence + (f" (was {emails.get(before, 'another agent')})." if before else ".")
 

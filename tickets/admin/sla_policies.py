@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from tickets.models import SlaPolicy
+from tickets.services import POLICY_FIELDS, sla_policy_update
 from tickets.states import ClientType
 
 COLUMNS = ["client_type", "target_hours", "breach_action", "escalation_ceiling", "warning_threshold"]
@@ -27,6 +28,14 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["client_type", "updated_at"] if obj else ["updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in POLICY_FIELDS}
+        saved = sla_policy_update(policy=obj, **changes)
+        obj.updated_at = saved.updated_at
 
     def has_add_permission(self, request):
         # One policy per tier; the data migration installs both.

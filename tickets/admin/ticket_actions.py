@@ -86,20 +86,11 @@ def _back(ticket: Ticket) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
 
 
-def _seen_current_status(request, ticket: Ticket) -> bool:
-    """The page the supervisor acted on showed the status the ticket still has. A button pressed
-    on a stale page (someone else moved the ticket meanwhile) does nothing, so "→ In progress"
-    read on an OPEN ticket never de-escalates a ticket escalated since."""
-    seen = request.POST.get("seen_status", "")
-    if seen == ticket.status:
-        return True
-    messages.warning(
-        request,
-        f"Nothing done: the ticket is now {TicketStatus(ticket.status).label}, not "
-        f"{TicketStatus(seen).label if seen in TicketStatus.values else seen or '?'} as the page showed. "
-        "Check the audit trail and try again.",
-    )
-    return False
+def _seen_version(request) -> int | None:
+    try:
+        return int(request.POST["seen_version"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _run(request, change: Callable[[], object], done: str) -> None:
@@ -113,28 +104,38 @@ def _run(request, change: Callable[[], object], done: str) -> None:
 
 @require_POST
 def transition_view(request, ticket_id, *, model_admin):
+    """The status the page showed goes to the service as `expected_status`: a button pressed on a
+    stale page (someone moved the ticket meanwhile) is refused under the row lock, so
+    "→ In progress" read on an OPEN ticket never de-escalates a ticket escalated since."""
     ticket = _ticket_for_change(model_admin, request, ticket_id)
     to_status = request.POST.get("to_status", "")
-    if _seen_current_status(request, ticket):
-        label = TicketStatus(to_status).label if to_status in TicketStatus.values else to_status
-        move = partial(ticket_change_status, ticket=ticket, to_status=to_status, actor=request.user)
-        _run(request, move, f"Moved to {label}.")
+    label = TicketStatus(to_status).label if to_status in TicketStatus.values else to_status
+    move = partial(
+        ticket_change_status,
+        ticket=ticket,
+        to_status=to_status,
+        actor=request.user,
+        expected_status=request.POST.get("seen_status") or None,
+    )
+    _run(request, move, f"Moved to {label}.")
     return _back(ticket)
 
 
 @require_POST
 def assign_view(request, ticket_id, *, model_admin):
+    """The version the page showed goes to the service as `expected_version` (the level rule
+    depends on the status, which may have moved since)."""
     ticket = _ticket_for_change(model_admin, request, ticket_id)
     form = TicketAssignForm(request.POST, ticket=ticket)
-    if not _seen_current_status(request, ticket):
-        return _back(ticket)
     if not form.is_valid():
         senior = ticket.status == TicketStatus.ESCALATED
         reason = ": an escalated ticket needs an active agent of level 2 or higher." if senior else "."
         messages.error(request, f"Choose one of the listed agents{reason}")
         return _back(ticket)
     agent = form.cleaned_data["agent"]
-    assign = partial(ticket_assign, ticket=ticket, agent_id=agent.pk, actor=request.user)
+    assign = partial(
+        ticket_assign, ticket=ticket, agent_id=agent.pk, actor=request.user, expected_version=_seen_version(request)
+    )
     _run(request, assign, f"Assigned to {agent.email}.")
     return _back(ticket)
 

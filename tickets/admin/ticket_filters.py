@@ -1,11 +1,11 @@
 """The ticket list's own filters (the others are Django's field filters)."""
 
-from datetime import timedelta
-
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q
 from django.utils import timezone
 
+from tickets import sla
 from tickets.selectors import breached_q
 from tickets.services import sla_policy_values
 from tickets.states import CLOCK_STOPPED, ClientType
@@ -48,6 +48,9 @@ class EscalationLevelFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
+        if self.value() not in {"0", "1", "2", "3"}:
+            # The admin's answer to a hand-edited filter: its "invalid lookup" redirect (was a 500).
+            raise IncorrectLookupParameters(f"Unknown escalation level {self.value()!r}.")
         level = int(self.value())
         return queryset.filter(escalation_level__gte=3) if level == 3 else queryset.filter(escalation_level=level)
 
@@ -82,9 +85,7 @@ class AtRiskFilter(admin.SimpleListFilter):
         now = timezone.now()
         per_tier = Q(pk__in=[])
         for tier in ClientType.values:
-            policy = sla_policy_values(tier)
-            # Due within the last (1 - threshold) of the tier's window.
-            horizon = now + timedelta(hours=policy.target_hours) * (1 - policy.warning_threshold)
+            horizon = sla.risk_horizon(now, sla_policy_values(tier))
             per_tier |= Q(client_type=tier, sla_due_at__lte=horizon)
         return queryset.filter(per_tier, sla_due_at__gte=now, sla_breached_at__isnull=True).exclude(
             status__in=CLOCK_STOPPED
