@@ -17,14 +17,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/tickets/ticket/"
 
 
-@pytest.fixture
-def back_office(supervisor):
-    supervisor.groups.add(supervisors_group_sync())
-    browser = DjangoClient()
-    browser.force_login(supervisor)
-    return browser
-
-
 def _messages(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 

@@ -6,7 +6,6 @@ from django.contrib.messages import get_messages
 from django.test import Client as DjangoClient
 from django.utils import timezone
 
-from accounts.services import supervisors_group_sync
 from tests.accounts.factories import UserFactory
 from tests.tickets.factories import TicketFactory
 from tickets.models import Ticket, TicketEvent
@@ -15,14 +14,6 @@ from tickets.services import ticket_assign, ticket_change_status, ticket_comment
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tickets/ticket/"
-
-
-@pytest.fixture
-def back_office(supervisor):
-    supervisor.groups.add(supervisors_group_sync())
-    browser = DjangoClient()
-    browser.force_login(supervisor)
-    return browser
 
 
 def _page(ticket) -> str:
