@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 QUEUES := ingestion,sla,notifications,projections,default
 
-.PHONY: run docstore test lint format migrate worker beat flower install install-dev clean
+.PHONY: run docstore test lint format env-example migrate worker beat flower install install-dev clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m localmode.install requirements.txt $@
@@ -29,9 +29,18 @@ docstore: $(VENV)/.runtime
 migrate: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 
+# Also: the compose file and the CI workflow against their JSON schemas (vendored in docs/schemas/,
+# no network), and .env.example against what the code reads (config/env_example.py).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/check-jsonschema --schemafile docs/schemas/compose-spec.json docker-compose.yml
+	$(BIN)/check-jsonschema --schemafile docs/schemas/github-workflows.json .github/workflows/ci.yml
+	$(BIN)/python -m config.env_example --check
+
+# Regenerates .env.example from the variables the code reads.
+env-example: $(VENV)/.runtime
+	$(BIN)/python -m config.env_example
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

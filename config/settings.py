@@ -27,7 +27,7 @@ else:
 
 DEBUG = env.bool("DEBUG", default=False)
 # Local mode: the developer's machine. Only here do insecure conveniences (default admin
-# password, console email) exist.
+# password, email to files) exist.
 LOCAL_MODE = DEBUG
 
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -55,7 +55,7 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "techsupport.admin_site.BackOfficeAdminConfig",  # django.contrib.admin, ordered for supervisors
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -115,9 +115,26 @@ TEMPLATES = [
     },
 ]
 
+
 # --- Data stores -------------------------------------------------------------------------
+def _database_from_url(url: str) -> dict:
+    """DATABASE_URL, with DATABASE_PASSWORD (when set) as the password: a password travels there
+    verbatim, while inside the URL its reserved characters must be percent-encoded."""
+    try:
+        config = env.db_url_config(url)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL cannot be parsed ({exc}). Percent-encode reserved characters of the password "
+            "(/ %2F, ? %3F, % %25, @ %40, : %3A, # %23) or leave it out of the URL and set DATABASE_PASSWORD."
+        ) from exc
+    password = env("DATABASE_PASSWORD", default="")
+    if password:
+        config["PASSWORD"] = password
+    return config
+
+
 DATABASES = {
-    "default": env.db_url_config(DATABASE_URL)
+    "default": _database_from_url(DATABASE_URL)
     if DATABASE_URL
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "var" / "db.sqlite3")}
 }
@@ -334,12 +351,15 @@ STORAGES = {
 ADMIN_URL = env("ADMIN_URL", default="admin/")
 
 # --- Email -------------------------------------------------------------------------------
+# Local mode writes each email to a file under var/mail/ (one file per delivery batch): printed
+# on the console, every line of every SLA email became a warning line in `make run`'s output.
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend"
+    default="django.core.mail.backends.filebased.EmailBackend"
     if LOCAL_MODE
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.views import admin_login
@@ -18,6 +19,8 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    # No public site: a browser opening the server lands in the back-office (or its login).
+    path("", RedirectView.as_view(url=f"/{settings.ADMIN_URL}", permanent=False), name="home"),
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
     path("health/metrics", health.process_metrics, name="health-metrics"),
@@ -31,7 +34,3 @@ handler400 = "techsupport.views.handler400"
 handler403 = "techsupport.views.handler403"
 handler404 = "techsupport.views.handler404"
 handler500 = "techsupport.views.handler500"
-
-admin.site.site_header = "TechSupport Pro back-office"
-admin.site.site_title = "TechSupport Pro"
-admin.site.index_title = "Support desk"

@@ -1,11 +1,35 @@
+"""Imports in the back-office: live progress (percentage, rows/s) on the list and the job page,
+the workbook upload page (the API's upload service), row errors, dead letters with *retry*."""
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.roles import STAFF_ROLES
 from ingestion import services
-from ingestion.models import DeadLetter, ImportJob, ImportRowError
+from ingestion.models import DeadLetter, ImportJob, ImportJobStatus, ImportRowError
+from ingestion.progress import import_job_progress
+from techsupport.exceptions import AppError
+from techsupport.validation import parse_uuid
 
 ROW_ERRORS_SHOWN = 50
+PROGRESS_IDS_MAX = 100
+# Method names, not the model's field names: the admin would show a field's plain value instead.
+LIVE_COLUMNS = [
+    "live_status",
+    "progress_bar",
+    "live_total",
+    "live_processed",
+    "live_failed",
+    "duration",
+    "rows_per_second",
+]
 
 
 class _FirstRowErrorsFormSet(BaseInlineFormSet):
@@ -29,19 +53,28 @@ class ImportRowErrorInline(admin.TabularInline):
         return False
 
 
+class WorkbookUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Workbook (.xlsx)",
+        allow_empty_file=True,  # an empty file is refused by the service, with its reason
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
+    )
+
+
+def _bar_colour(job: ImportJob) -> str:
+    if job.status == ImportJobStatus.FAILED:
+        return "#ba2121"
+    return "#d8a200" if job.failed else "#4a9b3b"
+
+
+def _live(job: ImportJob, field: str, text: str) -> str:
+    """A value the page's script refreshes from the progress endpoint while the job runs."""
+    return format_html('<span data-job="{}" data-job-field="{}">{}</span>', job.pk, field, text)
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = [
-        "filename",
-        "status",
-        "progress_bar",
-        "total",
-        "processed",
-        "failed",
-        "duration",
-        "rows_per_second",
-        "created_at",
-    ]
+    list_display = ["filename", *LIVE_COLUMNS, "created_at"]
     list_filter = ["status"]
     search_fields = ["id", "filename", "sha256"]
     date_hierarchy = "created_at"
@@ -51,11 +84,11 @@ class ImportJobAdmin(admin.ModelAdmin):
         "id",
         "filename",
         "uploaded_by",
-        "status",
+        "live_status",
         "progress_bar",
-        "total",
-        "processed",
-        "failed",
+        "live_total",
+        "live_processed",
+        "live_failed",
         "chunk_count",
         "duration",
         "rows_per_second",
@@ -69,34 +102,107 @@ class ImportJobAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
 
+    class Media:
+        js = ["ingestion/admin/import_progress.js"]
+        css = {"all": ["ingestion/admin/import_progress.css"]}
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        progress = path(
+            "progress/", self.admin_site.admin_view(self.progress_view), name="{}_{}_progress".format(*info)
+        )
+        return [progress, *super().get_urls()]
+
     def has_add_permission(self, request):
-        return False  # uploads go through the API or `manage.py import_tickets`
+        # Same rule as `POST /api/files/upload`: admins and supervisors.
+        return getattr(request.user, "role", None) in STAFF_ROLES
 
     def has_change_permission(self, request, obj=None):
         return False
 
+    # --- live columns -------------------------------------------------------------------
+    def _text(self, job: ImportJob, field: str) -> str:
+        return _live(job, field, import_job_progress(job)["text"][field])
+
+    @admin.display(description="Status", ordering="status")
+    def live_status(self, job):
+        return self._text(job, "status")
+
     @admin.display(description="Progress")
     def progress_bar(self, job):
+        figures = import_job_progress(job)
         return format_html(
-            '<div style="width:120px;background:#e5e5e5;border-radius:3px" title="{}%">'
-            '<div style="width:{}%;background:{};height:10px;border-radius:3px"></div></div>',
+            '<div class="import-progress" data-job="{}" data-job-field="bar" data-finished="{}" '
+            'data-progress-url="{}" title="{}%"><div class="import-bar"><div class="import-bar-fill" '
+            'style="width:{}%;background:{}"></div></div><span class="import-pct">{}</span></div>',
+            job.pk,
+            int(figures["finished"]),
+            reverse("admin:ingestion_importjob_progress"),
             job.progress,
             int(job.progress),
-            "#ba2121" if job.status == "failed" else ("#d8a200" if job.failed else "#4a9b3b"),
+            _bar_colour(job),
+            figures["text"]["progress"],
         )
+
+    @admin.display(description="Total", ordering="total")
+    def live_total(self, job):
+        return self._text(job, "total")
+
+    @admin.display(description="Processed", ordering="processed")
+    def live_processed(self, job):
+        return self._text(job, "processed")
+
+    @admin.display(description="Failed", ordering="failed")
+    def live_failed(self, job):
+        return self._text(job, "failed")
 
     @admin.display(description="Duration")
     def duration(self, job):
-        seconds = job.duration_seconds
-        return "—" if seconds is None else f"{seconds:.1f} s"
+        return self._text(job, "duration")
 
     @admin.display(description="Rows/s")
     def rows_per_second(self, job):
-        seconds = job.duration_seconds
-        done = job.processed + job.failed
-        if not seconds or not done:
-            return "—"
-        return f"{done / seconds:,.0f}"
+        return self._text(job, "rows_per_second")
+
+    # --- the JSON the pages poll ----------------------------------------------------------
+    def progress_view(self, request):
+        """`?ids=<uuid>,<uuid>…` → the live figures of those jobs (staff with view permission)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            ids = [parse_uuid(value, "ids") for value in request.GET.get("ids", "").split(",") if value]
+        except AppError as error:
+            return JsonResponse({"message": error.message, "code": error.code, "details": error.details}, status=400)
+        jobs = ImportJob.objects.filter(pk__in=ids[:PROGRESS_IDS_MAX])
+        figures = []
+        for job in jobs:
+            figures.append({**import_job_progress(job), "barColour": _bar_colour(job)})
+        return JsonResponse({"jobs": figures})
+
+    # --- the upload page ------------------------------------------------------------------
+    def add_view(self, request, form_url="", extra_context=None):
+        """Upload a workbook: the same service as `POST /api/files/upload`; lands on the job's
+        page, where its progress runs live."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = WorkbookUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                job = services.import_job_create(file=upload, filename=upload.name, uploaded_by=request.user)
+            except AppError as error:
+                form.add_error("file", f"{error.message} [{error.code}]")
+            else:
+                messages.success(request, f"«{job.filename}» uploaded: the workers are importing it.")
+                return HttpResponseRedirect(reverse("admin:ingestion_importjob_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a workbook",
+            "opts": self.opts,
+            "form": form,
+            "max_upload_mb": settings.INGESTION_MAX_UPLOAD_MB,
+        }
+        return TemplateResponse(request, "admin/ingestion/importjob/upload.html", context)
 
 
 @admin.register(DeadLetter)

@@ -85,6 +85,7 @@ def _banner(config, values, created: bool, host: str, port: str, docstore_port: 
         f"  admin      {admin} / {password}  (from {_source('DEFAULT_ADMIN_PASSWORD', values)}; "
         "set when the admin is first created)",
         f"  open       http://{host}:{port}/admin/  ·  API docs http://{host}:{port}/api/docs",
+        "  mail       var/mail/ (one file per delivery batch)",
         f"  logs       the document server's in {LOG_DIR.relative_to(ROOT)}/docstore.log",
     ]
     return "\n".join(lines)

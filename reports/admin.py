@@ -15,7 +15,8 @@ from django.urls import path
 from django.utils import timezone
 
 from reports import selectors
-from reports.charts import bar_chart, stacked_bar_chart
+from reports.axes import months_axis, weeks_axis
+from reports.charts import bar_chart, stacked_column_chart
 from reports.models import Dashboard
 from reports.pipelines import ReportFilters
 from techsupport.exceptions import AppError
@@ -23,6 +24,10 @@ from techsupport.validation import parse_range
 from tickets.states import ClientType
 
 PERMISSION = "reports.view_dashboard"
+# The time charts draw at most this many months / weeks (the latest ones of the period): two
+# years of weeks fit the compact column chart.
+MONTHS_SHOWN = 24
+WEEKS_SHOWN = 104
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -51,6 +56,8 @@ def _charts(filters: ReportFilters) -> list:
     weeks: dict[str, dict[str, int]] = {}
     for row in weekly:
         weeks.setdefault(row["weekStart"], {})[row["status"]] = row["tickets"]
+    weeks, weeks_hidden = weeks_axis(weeks, WEEKS_SHOWN)
+    months, months_hidden = months_axis({(r["year"], r["month"]): r["escalated"] for r in escalated}, MONTHS_SHOWN)
     return [
         bar_chart(
             "Average resolution time per client type (minutes)",
@@ -66,8 +73,9 @@ def _charts(filters: ReportFilters) -> list:
         ),
         bar_chart(
             "Escalated tickets per month",
-            [(f"{MONTHS[r['month'] - 1]} {r['year']}", r["escalated"], str(r["escalated"])) for r in escalated],
+            [(f"{MONTHS[month - 1]} {year}", count, str(count)) for year, month, count in months],
             colour="#c62828",
+            note=_hidden_note(months_hidden, "month"),
         ),
         bar_chart(
             "Fastest agents (average resolution, minutes)",
@@ -81,8 +89,16 @@ def _charts(filters: ReportFilters) -> list:
             ],
             colour="#00897b",
         ),
-        stacked_bar_chart("Tickets per ISO week (Monday) and status", weeks),
+        stacked_column_chart(
+            "Tickets per ISO week (Monday) and status", weeks, note=_hidden_note(weeks_hidden, "week")
+        ),
     ]
+
+
+def _hidden_note(hidden: int, unit: str) -> str:
+    if not hidden:
+        return ""
+    return f"The latest {unit}s of the period; {hidden} earlier {unit}(s) not drawn (narrow the dates, or use the API)."
 
 
 @admin.register(Dashboard)

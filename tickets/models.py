@@ -82,13 +82,13 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolution_time_min = models.FloatField(null=True, blank=True)
+    resolution_time_min = models.FloatField("resolution time (minutes)", null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     # SLA clock. `sla_next_check_at` is the instant of the next SLA action (warning, breach,
     # re-escalation), NULL while the clock is stopped (RESOLVED, CLOSED, deleted).
-    sla_due_at = models.DateTimeField(null=True, blank=True)
-    sla_breached_at = models.DateTimeField(null=True, blank=True)
-    sla_next_check_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField("SLA due at", null=True, blank=True)
+    sla_breached_at = models.DateTimeField("SLA breached at", null=True, blank=True)
+    sla_next_check_at = models.DateTimeField("next SLA check at", null=True, blank=True)
     # Incremented by every write (the services and the SLA sweep): the ticket's ETag. A change
     # sent with `If-Match` is refused (409) once the ticket has moved past the version it read.
     # A plain integer: a CHECK (>= 0) would make adding the column scan the whole table.
@@ -152,6 +152,7 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", "SLA warning"
         SLA_BREACH = "sla_breach", "SLA breach"
         ESCALATED = "escalated", "Escalated"
+        COMMENTED = "commented", "Commented"
 
     id = models.BigAutoField(primary_key=True)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)

@@ -4,8 +4,11 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from accounts.models import User
+from accounts.roles import Role
 from tickets.models import Client, Ticket, TicketEvent
-from tickets.states import CLOCK_STOPPED
+from tickets.services import ESCALATED_MIN_AGENT_LEVEL
+from tickets.states import CLOCK_STOPPED, TicketStatus
 
 
 def client_list(*, type: str | None = None, q: str | None = None) -> QuerySet[Client]:
@@ -68,3 +71,12 @@ def ticket_get(ticket_id) -> Ticket | None:
 
 def ticket_event_list(*, ticket: Ticket) -> QuerySet[TicketEvent]:
     return TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("created_at", "id")
+
+
+def agents_eligible_for(ticket: Ticket) -> QuerySet[User]:
+    """The agents `ticket_assign` would accept for this ticket now: active AGENTs, of level 2 or
+    more while it is ESCALATED; most senior first."""
+    agents = User.objects.filter(role=Role.AGENT, is_active=True)
+    if ticket.status == TicketStatus.ESCALATED:
+        agents = agents.filter(level__gte=ESCALATED_MIN_AGENT_LEVEL)
+    return agents.order_by("-level", "email")

@@ -548,3 +548,32 @@ def ticket_soft_delete(
             to_status=locked.status,
             created_at=now,
         )
+
+
+COMMENT_MAX_LENGTH = 4000
+
+
+def ticket_comment(*, ticket: Ticket, text: str, actor: User | None, now: datetime | None = None) -> TicketEvent:
+    """Adds a note to the ticket's audit trail: a `commented` event with `{"text": ...}`; the
+    ticket itself (status, agent, SLA clock, `updated_at`) does not change, so a note never
+    conflicts with a concurrent change. 400 `invalid_comment` (blank, or longer than
+    COMMENT_MAX_LENGTH characters), 404 `ticket_not_found` (deleted)."""
+    text = (text or "").strip()
+    if not text or len(text) > COMMENT_MAX_LENGTH:
+        raise ValidationFailed(
+            f"A comment needs 1 to {COMMENT_MAX_LENGTH} characters.",
+            code="invalid_comment",
+            details={"text": f"1 to {COMMENT_MAX_LENGTH} characters."},
+        )
+    status = Ticket.objects.alive().filter(pk=ticket.pk).values_list("status", flat=True).first()
+    if status is None:
+        raise NotFound("The ticket does not exist.", code="ticket_not_found")
+    return TicketEvent.objects.create(
+        ticket_id=ticket.pk,
+        actor=actor,
+        kind=TicketEvent.Kind.COMMENTED,
+        from_status=status,
+        to_status=status,
+        data={"text": text},
+        created_at=now or timezone.now(),
+    )

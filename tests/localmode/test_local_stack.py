@@ -10,14 +10,12 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-import requests
-from django.conf import settings
 from django.utils import timezone
 from pymongo import MongoClient
 
-from localmode.run import web_server_command
-from tests.faults.harness import BIN, ROOT, free_port, start_worker, stop, wait_for
+from tests.faults.harness import BIN, ROOT, wait_for
 from tests.ingestion.workbooks import ticket_row, workbook_bytes
+from tests.localmode.stack import local_stack
 
 ADMIN = ("admin@stack.example", "Stack-Admin-Pass-1")
 DOCUMENT_DB = "techsupport_localstack_test"
@@ -26,54 +24,8 @@ DOCUMENT_DB = "techsupport_localstack_test"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """Web server + worker in local mode (DEBUG on, no REDIS_URL: the file broker)."""
-    folder = tmp_path_factory.mktemp("localstack")
-    mongo_url = settings.MONGO_URL.rsplit("/", 1)[0] + f"/{DOCUMENT_DB}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "REDIS_URL"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DEBUG="1",
-        SECRET_KEY=settings.SECRET_KEY,
-        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
-        MONGO_URL=mongo_url,
-        LOCAL_BROKER_DIR=str(folder / "broker"),
-        MEDIA_ROOT=str(folder / "media"),
-        CELERY_TASK_ALWAYS_EAGER="0",
-        DEFAULT_ADMIN_EMAIL=ADMIN[0],
-        DEFAULT_ADMIN_PASSWORD=ADMIN[1],
-        LOG_LEVEL="WARNING",
-        API_RATE_LIMIT="100000/m",
-        PYTHONUNBUFFERED="1",
-    )
-    for command in (["migrate", "--noinput"], ["ensure_admin"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = free_port()
-    web = subprocess.Popen(
-        web_server_command("127.0.0.1", str(port)),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(folder / "web.log", "wb"),  # noqa: SIM115 - owned by the process
-    )
-    worker = start_worker(env, queues="ingestion,sla,notifications,projections,default", log=folder / "worker.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(f"{base}/health"), timeout=60, what="the web server")
-        token = requests.post(f"{base}/api/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}, timeout=10)
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token.json()['accessToken']}"
-        yield {"base": base, "env": env, "http": session, "folder": folder, "mongo_url": mongo_url}
-    finally:
-        stop(web)
-        stop(worker)
-        with MongoClient(mongo_url) as client:
-            client.drop_database(DOCUMENT_DB)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
+    with local_stack(tmp_path_factory.mktemp("localstack"), document_db=DOCUMENT_DB, admin=ADMIN) as running:
+        yield running
 
 
 def _manage(stack, *args, timeout=120) -> subprocess.CompletedProcess:
@@ -142,6 +94,33 @@ def test_an_sla_sweep_run_from_another_process_reaches_the_servers_reports(stack
 
     rows = wait_for(escalated_in_reports, timeout=60, interval=0.5, what="the projection to reach the reports")
     assert [row["escalated"] for row in rows] == [1]
+
+
+def test_sla_sweep_prints_its_summary_only_and_the_worker_sends_the_mail(stack):
+    # The command used to print every console email (~100 lines) before its summary: deliveries
+    # now go through the broker to the worker, which writes the mail to files, not to its log.
+    http, base = stack["http"], stack["base"]
+    supervisor = {"email": "watcher@stack.example", "password": "Watcher-Pass-77", "role": "SUPERVISOR"}
+    assert http.post(f"{base}/api/auth/register", json=supervisor).status_code == 201
+    client = http.post(f"{base}/api/clients", json={"name": "Mailer", "email": "m@acme.example", "type": "VIP"})
+    for n in range(3):
+        http.post(
+            f"{base}/api/tickets", json={"title": f"Late {n}", "description": "x" * 5, "clientId": client.json()["id"]}
+        )
+
+    result = _manage(stack, "sla_sweep", "--now", (timezone.now() + timedelta(hours=3)).isoformat())
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("SLA sweep as of") and len(lines) == 8, result.stdout
+    assert "Subject:" not in result.stdout + result.stderr
+    mail = stack["folder"] / "mail"
+
+    def delivered():
+        return any("watcher@stack.example" in path.read_text(errors="replace") for path in mail.glob("*.log"))
+
+    wait_for(delivered, timeout=60, what="the worker's mail in the mail folder")
+    assert "watcher@stack.example" not in (stack["folder"] / "worker.log").read_text(errors="replace")
 
 
 def test_concurrent_changes_to_one_ticket_get_409_not_database_is_locked(stack):

@@ -89,7 +89,7 @@ def test_dashboard_charts_follow_the_filters(supervisor_browser):
     body = response.content.decode()
     titles = [chart.title for chart in response.context["charts"]]
     assert len(titles) == 5
-    assert body.count('<svg class="rd-chart"') == 5
+    assert body.count('<svg class="rd-chart') == 5
     assert "Fast Agent" in body and "30 min" in body and "Mar 2024" in body and "100.0 % of 1" in body
     assert "NORMAL" not in [bar.label for chart in response.context["charts"] for bar in chart.bars]
 
@@ -123,3 +123,22 @@ def test_dashboard_runs_each_report_pipeline_once(supervisor_browser, monkeypatc
 
     assert supervisor_browser.get(URL).status_code == 200
     assert len(pipelines_run) == 5  # avg-resolution, escalated, top-agents, weekly-status, sla-compliance
+
+
+def test_the_month_axis_shows_the_gap_and_the_weekly_chart_is_bounded(supervisor_browser):
+    # Escalations in Dec 2025 and Dec 2026 only: the chart draws the eleven empty months between.
+    insert_logs(
+        log_doc("2025-12-10 10:00", escalation=1),
+        log_doc("2026-12-01 10:00", escalation=2),
+    )
+
+    charts = {chart.title: chart for chart in supervisor_browser.get(URL).context["charts"]}
+
+    months = charts["Escalated tickets per month"]
+    assert [bar.label for bar in months.bars][:3] == ["Dec 2025", "Jan 2026", "Feb 2026"]
+    assert len(months.bars) == 13 and months.bars[-1].label == "Dec 2026"
+    assert [bar.display for bar in months.bars] == ["1"] + ["0"] * 11 + ["1"]
+    weeks = charts["Tickets per ISO week (Monday) and status"]
+    assert len(weeks.columns) == 52  # every week between, the empty ones included, as compact columns
+    assert [text for _, text in weeks.ticks][:2] == ["Dec 2025", "Jan 2026"]
+    assert weeks.note == ""

@@ -42,3 +42,49 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def _database_settings(**env) -> str:
+    script = "from django.conf import settings as s; d = s.DATABASES['default']; print(d['USER'], d['PASSWORD'],"
+    script += " d['HOST'])"
+    result = _shell(script, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _shell(script: str, **env):
+    test_only = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "CELERY_TASK_ALWAYS_EAGER"}
+    base = {k: v for k, v in os.environ.items() if k not in test_only}
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {script}"],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "SECRET_KEY": "k" * 50, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_database_password_with_reserved_characters_travels_apart_from_the_url():
+    # Compose passes POSTGRES_PASSWORD as DATABASE_PASSWORD: no character of it can break the URL.
+    password = "p@ss:w/rd#?%1"
+
+    shown = _database_settings(
+        DATABASE_URL="postgres://techsupport@postgres:5432/techsupport", DATABASE_PASSWORD=password
+    )
+
+    assert shown == f"techsupport {password} postgres"
+
+
+def test_a_percent_encoded_password_in_the_url_is_decoded():
+    shown = _database_settings(DATABASE_URL="postgres://u:p%40ss%2Fw%23rd@db.example:5432/desk")
+
+    assert shown == "u p@ss/w#rd db.example"
+
+
+def test_an_unparseable_database_url_says_how_to_fix_it():
+    result = _shell("pass", DATABASE_URL="postgres://u:pa/ss@db.example:5432/desk")
+
+    assert result.returncode != 0
+    assert "DATABASE_URL cannot be parsed" in result.stderr
+    assert "set DATABASE_PASSWORD" in result.stderr

@@ -1,12 +1,15 @@
-"""Fixtures of the SLA tests: a desk with supervisors and agents of every level, some inactive."""
+"""Fixtures of the tickets tests: a desk with supervisors and agents of every level (some
+inactive) for the SLA tests, and the back-office as a supervisor."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from django.test import Client as DjangoClient
 
 from accounts.models import User
 from accounts.roles import Role
+from accounts.services import supervisors_group_sync
 from tests.accounts.factories import UserFactory
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -45,3 +48,12 @@ def desk(db) -> Desk:
         agent3_inactive=UserFactory(role=Role.AGENT, level=3, email="sla-agent3-off@example.com", is_active=False),
         admin=UserFactory(role=Role.ADMIN, email="sla-admin@example.com"),
     )
+
+
+@pytest.fixture
+def back_office(supervisor):
+    """The Django test client logged in as a supervisor of the Supervisors group (the admin)."""
+    supervisor.groups.add(supervisors_group_sync())
+    browser = DjangoClient()
+    browser.force_login(supervisor)
+    return browser

@@ -3,9 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client as DjangoClient
 
-from accounts.services import supervisors_group_sync
 from tests.tickets.conftest import T0
 from tests.tickets.factories import TicketFactory
 from tickets.models import Notification
@@ -13,14 +11,6 @@ from tickets.models import Notification
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tickets/notification/"
-
-
-@pytest.fixture
-def back_office(supervisor):
-    supervisor.groups.add(supervisors_group_sync())
-    browser = DjangoClient()
-    browser.force_login(supervisor)
-    return browser
 
 
 def _rows(recipients, n, **fields):

@@ -1,0 +1,58 @@
+"""The SLA badge of the ticket list and change page: green, amber past the tier's warning
+threshold, red once breached, grey when the clock is stopped."""
+
+from datetime import datetime, timedelta
+
+from django.utils.html import format_html
+
+from tickets import sla
+from tickets.models import Ticket
+
+BADGE_COLOURS = {"ok": "#2e7d32", "risk": "#ef8f00", "breached": "#c62828", "stopped": "#757575"}
+
+
+def duration_text(delta: timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def sla_state(ticket: Ticket, *, warning_threshold: float, now: datetime) -> tuple[str, str]:
+    """(state, text): the badge's colour key and its words."""
+    running = ticket.clock_running
+    breached = sla.is_breached(
+        due=ticket.sla_due_at,
+        breached_at=ticket.sla_breached_at,
+        resolved_at=ticket.resolved_at,
+        clock_running=running,
+        now=now,
+    )
+    if not running:
+        return ("breached", "breached, stopped") if breached else ("stopped", "stopped")
+    if breached:
+        return "breached", f"overdue {duration_text(now - ticket.sla_due_at)}"
+    at_risk = sla.is_at_risk(
+        created_at=ticket.created_at,
+        due=ticket.sla_due_at,
+        warning_threshold=warning_threshold,
+        clock_running=True,
+        now=now,
+    )
+    return ("risk" if at_risk else "ok"), f"{duration_text(ticket.sla_due_at - now)} left"
+
+
+def sla_badge_html(ticket: Ticket, *, warning_threshold: float, now: datetime) -> str:
+    if ticket.sla_due_at is None:
+        return "—"
+    state, text = sla_state(ticket, warning_threshold=warning_threshold, now=now)
+    return format_html(
+        '<span class="sla-badge sla-{}" title="due {}" style="background:{};color:#fff;padding:2px 6px;'
+        'border-radius:8px;white-space:nowrap">{}</span>',
+        state,
+        ticket.sla_due_at.strftime("%Y-%m-%d %H:%M UTC"),
+        BADGE_COLOURS[state],
+        text,
+    )

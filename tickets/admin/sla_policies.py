@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from tickets.models import SlaPolicy
+from tickets.services import POLICY_FIELDS, sla_policy_update
+from tickets.states import ClientType
+
+COLUMNS = ["client_type", "target_hours", "breach_action", "escalation_ceiling", "warning_threshold"]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = [*COLUMNS, "updated_at"]
+    readonly_fields = ["updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [*COLUMNS, "updated_at"],
+                "description": (
+                    "Changes apply to tickets created afterwards: an open ticket keeps the due time it "
+                    "was given at creation. The warning threshold, the breach action, the escalation "
+                    "ceiling and the window between escalations are read by each SLA sweep, so they "
+                    "also govern the next steps of open tickets."
+                ),
+            },
+        )
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["client_type", "updated_at"] if obj else ["updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in POLICY_FIELDS}
+        saved = sla_policy_update(policy=obj, **changes)
+        obj.updated_at = saved.updated_at
+
+    def has_add_permission(self, request):
+        # One policy per tier; the data migration installs both.
+        return super().has_add_permission(request) and SlaPolicy.objects.count() < len(ClientType.values)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
