@@ -150,9 +150,12 @@ def test_last_processes_lists_the_ten_latest_jobs_in_the_file_status_shape(admin
         "processed",
         "failed",
         "progress",
+        "totalFinal",
         "startedAt",
         "finishedAt",
         "createdAt",
+        "errorCode",
+        "errorMessage",
         "errors",
     }
     assert data[0]["processId"] == str(jobs[10].pk)

@@ -122,7 +122,8 @@ def test_a_zip_bomb_is_refused_before_inflating(post_file, settings):
 
 def test_a_zip_bomb_that_lies_about_its_size_fails_the_job_unread(post_file, mongo_db):
     """The declared size says 1 KB; the sheet really inflates to 60 MB. The upload check (which
-    reads only declared sizes) lets it through; the reader stops at the declared size."""
+    reads only declared sizes) lets it through; the split stops at the declared size, where the
+    checksum no longer matches."""
     sheet = sheet_xml(header_and_rows([_text_row(1)]), extra="<!--" + " " * 60_000_000 + "-->")
     data = with_declared_size(minimal_xlsx(sheet), "xl/worksheets/sheet1.xml", 1000)
 
@@ -130,8 +131,8 @@ def test_a_zip_bomb_that_lies_about_its_size_fails_the_job_unread(post_file, mon
 
     assert response.status_code == 202
     job.refresh_from_db()
-    assert job.status == "failed"
-    assert "larger than its declared uncompressed size" in job.error_message
+    assert (job.status, job.error_code) == ("failed", "unreadable_workbook")
+    assert job.error_message == "The workbook could not be read: Bad CRC-32 for file 'xl/worksheets/sheet1.xml'"
     assert mongo_db[COLLECTION].count_documents({}) == 0
     assert elapsed < 10
 

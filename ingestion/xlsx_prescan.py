@@ -1,0 +1,589 @@
+"""Bounds what python-calamine will allocate for a workbook, before it reads a byte of it.
+
+calamine collects the first sheet's non-empty cells, then builds a dense grid of 32-byte cells
+spanning their rows x columns: one cell at `XFD1048576` asks for 512 GiB and the Rust
+allocator aborts the process (SIGABRT, nothing to catch). The grid follows the cells'
+*positions*: an explicit `r="B7"` (any case, either quotes, spaces around `=`), or — for a
+cell without `r` — the next column in its row and, for a `<row>` without `r`, the next row.
+It also keeps every non-empty cell (duplicates included), every shared string (reserving
+`uniqueCount` slots up front) and every merged range.
+
+`prepare_workbook` therefore:
+
+1. copies the parts the import needs — the first sheet, the shared strings, the styles — into
+   a new workbook whose members are *stored* (uncompressed), under a `workbook.xml` and
+   relationships written here. calamine reads that copy, so it can only ever see bytes this
+   module has scanned, whatever the original's relationships, duplicate or case-folded member
+   names say. Reading stored members also saves calamine its own inflating, which pays for
+   the copy (docs/adr/0003-xlsx-reader.md has the figures);
+2. scans the copy (memory-mapped, C-speed regex and find calls, never a DOM):
+   - fast path: every cell is written the way spreadsheet programs write it
+     (`<c r="B7" s=".." t="..">`); one regex search finds the first cell that is either not
+     in that form or beyond the running maximum column/row, so only a handful of cells are
+     looked at from Python;
+   - exact path, for any other sheet (cells without `r`, prefixed `<x:c>` elements, lowercase
+     or quoted-differently references...): a tokenizer that follows calamine's rules for
+     implied positions, comments, CDATA and processing instructions, one tag at a time;
+3. refuses the workbook (`WorkbookError` with a stable code) when the used range is wider than
+   `max_columns`, taller than `max_rows` data rows, covers more than `max_cells`, or when the
+   sheet holds more than `max_cells` non-empty cells or merged ranges, the shared strings more
+   than `max_cells` strings, or any part more than `MAX_TEXT_RUN` bytes of text without markup.
+"""
+
+import mmap
+import os
+import re
+import shutil
+import struct
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+
+from defusedxml import ElementTree as SafeElementTree
+
+from ingestion.xlsx_reader import FirstSheet, WorkbookError, check_zip_directory
+
+SHEET_PATH = "xl/worksheets/sheet1.xml"
+SHARED_STRINGS_PATH = "xl/sharedStrings.xml"
+STYLES_PATH = "xl/styles.xml"
+
+MB = 1024 * 1024
+# Parts parsed here (relationships, workbook.xml) and the styles copied for calamine.
+MAX_PARSED_PART_BYTES = 4 * MB
+MAX_STYLES_BYTES = 64 * MB
+MAX_SHEETS = 1024
+# Excel caps a cell at 32,767 characters (≤ 330 KB of XML even if every one is escaped); text
+# runs are checked in aligned blocks of half this size, so a run of MAX_TEXT_RUN bytes without
+# a `<` is always caught and none shorter than half of it ever is.
+MAX_TEXT_RUN = 1 * MB
+# The smallest XML a non-empty cell, a shared string or a merged range can take: below
+# limit x these sizes a part cannot hold more than `limit` of them, so they are not counted.
+_MIN_CELL_BYTES = 10  # <c><is/></c>
+_MIN_STRING_BYTES = 5  # <si/>
+# The part of a sheet before `sheetData` (where `<dimension>` lives) is read at most this far.
+_PREAMBLE_BYTES = 16 * MB
+_COUNT_BLOCK = 16 * MB
+_CELL_ATTRS = r'(?: (?:s|t|cm|vm|ph)="[^"]*")*'
+_NORMAL_CELL = re.compile(rf'<c r="([A-Z]{{1,3}})([1-9][0-9]{{0,6}})"{_CELL_ATTRS}\s*(/?)>'.encode())
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+# A new widest column can lower the row bound (rows x columns ≤ max_cells) below rows already
+# passed: the fast path then starts over, a few times at most before handing over.
+_FAST_RESTARTS = 4
+_TAG_REST = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
+
+
+@dataclass(frozen=True)
+class SheetLimits:
+    max_rows: int  # data rows, the header excluded
+    max_columns: int
+    max_cells: int
+
+
+def prepare_workbook(source: str, destination: str, limits: SheetLimits) -> None:
+    """Writes to `destination` the bounded copy of `source` described in the module docstring.
+    Raises WorkbookError; `destination` is safe to give calamine only when this returns."""
+    try:
+        with open(source, "rb") as file:
+            check_zip_directory(file)
+            with zipfile.ZipFile(file) as archive:
+                parts = _locate_parts(archive)
+                _write_copy(archive, parts, destination)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
+        raise WorkbookError(f"The workbook could not be read: {exc}", "unreadable_workbook") from exc
+    with open(destination, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        spans = _member_spans(file)
+        if SHARED_STRINGS_PATH in spans:
+            _scan_shared_strings(view, *spans[SHARED_STRINGS_PATH], limits)
+        _scan_sheet(view, *spans[SHEET_PATH], limits)
+
+
+# --- The copy ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parts:
+    sheet: zipfile.ZipInfo
+    shared_strings: zipfile.ZipInfo | None
+    styles: zipfile.ZipInfo | None
+    date1904: bool
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _member(archive: zipfile.ZipFile, names: dict[str, str], path: str) -> zipfile.ZipInfo | None:
+    # calamine looks members up case-insensitively, with `\` read as `/`.
+    try:
+        return archive.getinfo(names.get(path.lower(), path))
+    except KeyError:
+        return None
+
+
+def _parse(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None, what: str):
+    if info is None:
+        raise WorkbookError(f"The workbook could not be read: it has no {what}.", "unreadable_workbook")
+    if info.file_size > MAX_PARSED_PART_BYTES:
+        raise WorkbookError(
+            f"The workbook's {what} is {info.file_size // MB} MB, over the {MAX_PARSED_PART_BYTES // MB} MB limit.",
+            "part_too_large",
+        )
+    try:
+        return SafeElementTree.fromstring(archive.read(info))
+    except Exception as exc:  # defusedxml's refusals and ParseError alike: the part is unusable
+        raise WorkbookError(
+            f"The workbook could not be read: its {what} is not valid XML.", "unreadable_workbook"
+        ) from exc
+
+
+def _relationships(archive, names, path: str) -> dict[str, tuple[str, str]]:
+    root = _parse(archive, _member(archive, names, path), path)
+    return {
+        element.get("Id") or "": (element.get("Type") or "", element.get("Target") or "")
+        for element in root.iter()
+        if _local(element.tag) == "Relationship"
+    }
+
+
+def _locate_parts(archive: zipfile.ZipFile) -> _Parts:
+    """Finds the first sheet, shared strings and styles as calamine would: the package's
+    officeDocument relationship names the folder (`xl/`), the workbook's first `<sheet>` its
+    relationship, whose target is the sheet."""
+    names = {info.filename.replace("\\", "/").lower(): info.filename for info in archive.infolist()}
+    office = [
+        target
+        for kind, target in _relationships(archive, names, "_rels/.rels").values()
+        if kind.endswith("/relationships/officeDocument")
+    ]
+    if not office:
+        raise WorkbookError("The workbook could not be read: it names no workbook part.", "unreadable_workbook")
+    folder = office[-1][: office[-1].rfind("/") + 1].removeprefix("/")
+    workbook = _parse(archive, _member(archive, names, f"{folder}workbook.xml"), "workbook.xml")
+    sheets = [element for element in workbook.iter() if _local(element.tag) == "sheet"]
+    if len(sheets) > MAX_SHEETS:
+        raise WorkbookError(
+            f"The workbook has {len(sheets)} sheets, over the limit of {MAX_SHEETS}.", "too_many_sheets"
+        )
+    if not sheets:
+        raise WorkbookError("The workbook has no sheet.", "empty_sheet")
+    rel_ids = [value for key, value in sheets[0].attrib.items() if _local(key) == "id"]
+    relationships = _relationships(archive, names, f"{folder}_rels/workbook.xml.rels")
+    kind, target = relationships.get(rel_ids[-1] if rel_ids else "", ("", ""))
+    if not target:
+        raise WorkbookError("The workbook could not be read: its first sheet has no part.", "unreadable_workbook")
+    if not kind.endswith("/worksheet"):
+        raise WorkbookError("The first sheet is empty: it needs a header row.", "empty_sheet")
+    sheet = _member(archive, names, target[1:] if target.startswith("/") else f"{folder}{target}")
+    if sheet is None:
+        raise WorkbookError("The workbook could not be read: its first sheet is missing.", "unreadable_workbook")
+    styles = _member(archive, names, f"{folder}styles.xml")
+    if styles is not None and styles.file_size > MAX_STYLES_BYTES:
+        raise WorkbookError(
+            f"The workbook's styles are {styles.file_size // MB} MB, over the {MAX_STYLES_BYTES // MB} MB limit.",
+            "part_too_large",
+        )
+    properties = [element for element in workbook.iter() if _local(element.tag) == "workbookPr"]
+    date1904 = any(element.get("date1904") in ("1", "true") for element in properties)
+    return _Parts(sheet, _member(archive, names, f"{folder}sharedStrings.xml"), styles, date1904)
+
+
+_SPREADSHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def _workbook_members(parts: _Parts) -> dict[str, str]:
+    """workbook.xml and the relationships of the copy: one sheet, nothing else to follow."""
+    rels = [("rId1", "worksheet", "worksheets/sheet1.xml")]
+    if parts.styles is not None:
+        rels.append(("rId2", "styles", "styles.xml"))
+    if parts.shared_strings is not None:
+        rels.append(("rId3", "sharedStrings", "sharedStrings.xml"))
+    relationships = "".join(f'<Relationship Id="{i}" Type="{_DOC_RELS}/{t}" Target="{p}"/>' for i, t, p in rels)
+    return {
+        "[Content_Types].xml": f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/></Types>',
+        "_rels/.rels": f'{_XML}<Relationships xmlns="{_RELS_NS}">'
+        f'<Relationship Id="rId1" Type="{_DOC_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'{_XML}<workbook xmlns="{_SPREADSHEET_NS}" xmlns:r="{_DOC_RELS}">'
+        f'<workbookPr date1904="{int(parts.date1904)}"/>'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'{_XML}<Relationships xmlns="{_RELS_NS}">{relationships}</Relationships>',
+    }
+
+
+def _write_copy(archive: zipfile.ZipFile, parts: _Parts, destination: str) -> None:
+    copies = {SHEET_PATH: parts.sheet, SHARED_STRINGS_PATH: parts.shared_strings, STYLES_PATH: parts.styles}
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_STORED, allowZip64=True) as copy:
+        for name, text in _workbook_members(parts).items():
+            copy.writestr(name, text)
+        for name, info in copies.items():
+            if info is None:
+                continue
+            # zipfile stops at the declared size and checks the CRC: a member that inflates past
+            # what it declares (the upload check trusted the declaration) ends here as BadZipFile.
+            with archive.open(info) as source, copy.open(zipfile.ZipInfo(name), "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target, MB)
+
+
+def _member_spans(file) -> dict[str, tuple[int, int]]:
+    """Where each stored member's bytes lie in the copy."""
+    spans = {}
+    with zipfile.ZipFile(file) as copy:
+        for info in copy.infolist():
+            file.seek(info.header_offset)
+            name_length, extra_length = struct.unpack("<HH", file.read(30)[26:30])
+            start = info.header_offset + 30 + name_length + extra_length
+            spans[info.filename] = (start, start + info.file_size)
+    return spans
+
+
+# --- Scans -------------------------------------------------------------------------------
+
+
+def column_name(number: int) -> str:
+    """1 → A, 27 → AA, 16384 → XFD."""
+    name = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _check_text_runs(view, start: int, end: int, what: str) -> None:
+    block = MAX_TEXT_RUN // 2
+    for offset in range(start, end - block + 1, block):
+        if view.find(b"<", offset, offset + block) < 0:
+            raise WorkbookError(
+                f"The {what} holds more than {block // 1024} KB of text without markup (a cell's text, or "
+                f"padding); the limit is {MAX_TEXT_RUN // MB} MB.",
+                "text_too_long",
+            )
+
+
+def _count(view, start: int, end: int, needles: tuple[bytes, ...]) -> int:
+    """Occurrences of the needles in view[start:end], in bounded slices."""
+    total = 0
+    overlap = max(len(needle) for needle in needles) - 1
+    for offset in range(start, end, _COUNT_BLOCK):
+        stop = min(end, offset + _COUNT_BLOCK)
+        piece = view[offset : min(end, stop + overlap)]
+        # a needle starting in the overlap is counted by the next slice
+        total += sum(piece.count(n) - piece[stop - offset :].count(n) for n in needles)
+    return total
+
+
+def _start_tags(view, start: int, end: int, local_name: bytes):
+    """The attribute bytes of every start tag `<name ...>` or `<prefix:name ...>` in the range,
+    comments included (a fake in a comment only adds a candidate)."""
+    position = start
+    while (found := view.find(local_name, position, end)) >= 0:
+        position = found + len(local_name)
+        if view[found - 1 : found] not in (b"<", b":") or view[position : position + 1] not in b" \t\r\n/>":
+            continue
+        rest = _TAG_REST.match(view, position, end)
+        if rest:
+            yield view[position : rest.end() - 1]
+
+
+def _number(text: bytes) -> int | None:
+    match = re.match(rb"\s*\+?0*([0-9]+)", text)
+    return int(match.group(1)) if match else None
+
+
+def _scan_shared_strings(view, start: int, end: int, limits: SheetLimits) -> None:
+    _check_text_runs(view, start, end, "shared strings part")
+    # calamine reserves `uniqueCount` slots up front: a huge declared count aborts the process.
+    for attributes in _start_tags(view, start, end, b"sst"):
+        for match in re.finditer(rb"""(?:^|[\s"'])uniqueCount\s*=\s*["']([^"']*)""", attributes):
+            declared = _number(match.group(1))
+            if declared is not None and declared > limits.max_cells:
+                raise _too_many_strings(declared, limits)
+    if end - start > limits.max_cells * _MIN_STRING_BYTES:
+        strings = _count(view, start, end, (b"<si", b":si"))
+        if strings > limits.max_cells:
+            raise _too_many_strings(strings, limits)
+
+
+def _too_many_strings(count: int, limits: SheetLimits) -> WorkbookError:
+    return WorkbookError(
+        f"The workbook declares {count} shared strings, over the limit of {limits.max_cells}.", "too_many_strings"
+    )
+
+
+def _scan_sheet(view, start: int, end: int, limits: SheetLimits) -> None:
+    _check_text_runs(view, start, end, "sheet")
+    bounds = _Bounds(limits)
+    _check_declared_dimensions(view, start, end, bounds)
+    if _PREFIXED_CELL.search(view, start, end) or not _scan_fast(view, start, end, bounds):
+        bounds = _Bounds(limits)
+        _scan_exact(view, start, end, bounds)
+    elif end - start > limits.max_cells * _MIN_CELL_BYTES:
+        bounds.check_count("non-empty cells", _count(view, start, end, (b'<c r="',)))
+    if end - start > limits.max_cells * _MIN_CELL_BYTES:
+        bounds.check_count("merged ranges", _count(view, start, end, (b"mergeCell",)))
+
+
+class _Bounds:
+    """The running maximum row and column of non-empty cells, refused past the limits."""
+
+    def __init__(self, limits: SheetLimits):
+        self.limits = limits
+        self.max_row = 0
+        self.max_column = 0
+        self.cells = 0
+
+    def row_limit(self) -> int:
+        """The last row a non-empty cell may use with the columns seen so far."""
+        return min(self.limits.max_rows + 1, self.limits.max_cells // max(self.max_column, 1))
+
+    def add(self, row: int, column: int) -> None:
+        if row > self.max_row or column > self.max_column:
+            self.check(max(row, self.max_row), max(column, self.max_column))
+            self.max_row, self.max_column = max(row, self.max_row), max(column, self.max_column)
+
+    def check(self, rows: int, columns: int) -> None:
+        limits = self.limits
+        if columns > limits.max_columns:
+            raise WorkbookError(
+                f"The sheet uses column {column_name(columns) if columns <= 16384 else columns}, past the limit of "
+                f"{limits.max_columns} columns ({column_name(limits.max_columns)}).",
+                "sheet_too_wide",
+            )
+        if rows - 1 > limits.max_rows:
+            raise WorkbookError(
+                f"The sheet has {rows - 1} data rows, over the limit of {limits.max_rows}.", "too_many_rows"
+            )
+        if rows * columns > limits.max_cells:
+            raise WorkbookError(
+                f"The sheet's used range ({rows} rows by {columns} columns) is over the limit of "
+                f"{limits.max_cells} cells.",
+                "sheet_too_large",
+            )
+
+    def check_count(self, what: str, count: int) -> None:
+        if count > self.limits.max_cells:
+            raise WorkbookError(
+                f"The sheet holds {count} {what}, over the limit of {self.limits.max_cells}.", "sheet_too_large"
+            )
+
+
+def _reference(value: bytes, *, needs_column: bool = True) -> tuple[int, int]:
+    """calamine's reading of a cell reference: letters (any case) then digits → (row, column),
+    1-based. A value calamine refuses fails the whole read, so it is refused here too."""
+    match = re.fullmatch(rb"([A-Za-z]*)([0-9]+)", value)
+    column = 0
+    if match:
+        for letter in match.group(1).upper()[:8]:  # more letters are past any limit anyway
+            column = column * 26 + letter - 64
+        if len(match.group(1)) > 8:
+            column = 26**8
+    row = int(match.group(2)) if match else 0
+    if not match or row == 0 or (needs_column and column == 0):
+        raise WorkbookError(f"The sheet has an invalid cell reference: {value[:40]!r}.", "unreadable_workbook")
+    return row, column
+
+
+def _check_declared_dimensions(view, start: int, end: int, bounds: _Bounds) -> None:
+    """The `<dimension ref>` calamine may reserve memory from, before the sheet's data."""
+    data = view.find(b"sheetData", start, min(end, start + _PREAMBLE_BYTES))
+    preamble_end = data if data >= 0 else min(end, start + _PREAMBLE_BYTES)
+    for attributes in _start_tags(view, start, preamble_end, b"dimension"):
+        for value in _attribute_values(attributes, _REF_ATTRIBUTE):
+            corners = [_reference(part) for part in value.split(b":")]
+            bounds.check(max(row for row, _ in corners), max(column for _, column in corners))
+
+
+# --- Fast path ---------------------------------------------------------------------------
+
+
+def _at_most(limit: str, alphabet: str, first: str) -> str:
+    """A regex for the strings over `alphabet` (first character from `first`) whose value is
+    at most `limit`: shorter ones, or as long and not greater character by character."""
+    parts = [f"[{first}][{alphabet}]{{0,{len(limit) - 2}}}"] if len(limit) > 1 else []
+    for index, char in enumerate(limit):
+        smaller = "".join(c for c in (first if index == 0 else alphabet) if c < char)
+        if smaller:
+            tail = len(limit) - index - 1
+            parts.append(re.escape(limit[:index]) + f"[{smaller}]" + (f"[{alphabet}]{{{tail}}}" if tail else ""))
+    parts.append(re.escape(limit))
+    return "(?:" + "|".join(parts) + ")"
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DIGITS = "0123456789"
+
+
+@lru_cache(maxsize=128)
+def _suspect_cell(max_column: int, max_row: int) -> re.Pattern:
+    """Finds the first `<c` that is not a normal cell inside columns 1..max_column and rows
+    1..max_row: the form spreadsheet programs write (`r` first, then only s, t, cm, vm, ph),
+    or that form with no value (`<c r=".." s=".."/>`: calamine keeps no empty cell)."""
+    rows = f"(?:[1-9][0-9]{{0,{len(str(max_row)) - 2}}}|{_at_most(str(max_row), _DIGITS, _DIGITS[1:])})"
+    columns = _at_most(column_name(max_column), _LETTERS, _LETTERS)
+    normal = rf' r="{columns}{rows}"{_CELL_ATTRS}\s*/?>'
+    empty = rf' r="[A-Z]{{1,3}}[1-9][0-9]{{0,6}}"{_CELL_ATTRS}\s*/>'
+    return re.compile(rf"<c(?=[\s/>])(?!{normal}|{empty})".encode())
+
+
+def _is_empty(view, cell: re.Match, end: int) -> bool:
+    return cell.group(3) == b"/" or view[cell.end() : min(end, cell.end() + 4)] == b"</c>"
+
+
+def _scan_fast(view, start: int, end: int, bounds: _Bounds) -> bool:
+    """The fast path: one regex search over the sheet, resumed after each cell that comes back
+    to Python (the first in a new column, an empty cell out of range, or a cell past a limit,
+    which raises WorkbookError). Returns False at the first cell not in the normal form: the
+    caller then runs the exact path. Rows are bounded by the regex (`bounds.row_limit()`),
+    columns by the widest cell seen; a new column that lowers the row bound starts over."""
+    position, restarts = start, 0
+    while suspect := _suspect_cell(max(bounds.max_column, 1), bounds.row_limit()).search(view, position, end):
+        cell = _NORMAL_CELL.match(view, suspect.start(), end)
+        if cell is None:
+            return False
+        position = cell.end()
+        if _is_empty(view, cell, end):
+            continue
+        row_limit = bounds.row_limit()
+        bounds.add(int(cell.group(2)), _column_number(cell.group(1)))
+        if bounds.row_limit() < row_limit:
+            restarts += 1
+            if restarts > _FAST_RESTARTS:
+                return False
+            position = start
+    return True
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+# --- Exact path --------------------------------------------------------------------------
+
+_TOKEN = re.compile(rb"""<!--|<!\[CDATA\[|<\?|<!|<(/?)(?:[^\s/>]*:)?(c|row)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_SKIP_TO = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
+# What cells hold, as writers write it: elements with text only (`<v>`, `<f>`), maybe inside
+# one `<is>`, then the cell's end. Anything else goes through `_general_content_end`.
+_LEAF = rb"<(?!(?:[^\s/>]*:)?(?:c|row|is)[\s/>])(?P<{0}>[^\s/>!?]+)(?:\s[^<>]*)?(?:/>|>[^<]*</(?P={0})\s*>)"
+_SIMPLE_CONTENT = re.compile(
+    rb"(?:"
+    + _LEAF.replace(b"{0}", b"leaf")
+    + rb"|<(?P<is>(?:[^\s/>]*:)?is)>(?:"
+    + _LEAF.replace(b"{0}", b"inner")
+    + rb")*</(?P=is)\s*>)*</(?:[^\s/>]*:)?c\s*>"
+)
+_CELL_END = re.compile(rb"</(?:[^\s/>]*:)?c\s*>")
+_CONTENT_TAG = re.compile(rb"""<(/?)([^\s/>!?]+)(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>|<[!?]""")
+_R_ATTRIBUTE = re.compile(rb"""(?:^|[\s"'])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF_ATTRIBUTE = re.compile(rb"""(?:^|[\s"'])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _attribute_values(attributes: bytes, pattern: re.Pattern = _R_ATTRIBUTE) -> list[bytes]:
+    # calamine reads a key as everything up to `=` after whitespace (a quote may precede it in
+    # malformed XML); every match counts, so a duplicate cannot hide the one calamine keeps.
+    return [m.group(1) if m.group(1) is not None else m.group(2) for m in pattern.finditer(attributes)]
+
+
+def _irregular(what: str) -> WorkbookError:
+    return WorkbookError(f"The sheet could not be read: {what}.", "unreadable_workbook")
+
+
+def _general_content_end(view, position: int, end: int) -> int:
+    """Where the content of a cell whose start tag ends at `position` ends, for content that
+    is not in the simple form, after checking that calamine would end the cell there too: the
+    elements inside are balanced and hold no comment, CDATA, processing instruction, row or
+    cell (calamine's value readers skip those, so a `</c>` among them would not end the cell)."""
+    closing = _CELL_END.search(view, position, end)
+    if closing is None:
+        return end  # unterminated: calamine fails the read
+    open_tags: list[bytes] = []
+    for tag in _CONTENT_TAG.finditer(view, position, closing.start()):
+        name = tag.group(2)
+        if name is None or name.rsplit(b":", 1)[-1] in (b"c", b"row"):
+            raise _irregular("a cell holds markup spreadsheets never write")
+        if tag.group(1):
+            if not open_tags or open_tags.pop() != name:
+                raise _irregular("a cell's elements are not balanced")
+        elif not tag.group(3):
+            open_tags.append(name)
+    if open_tags:
+        raise _irregular("a cell's elements are not balanced")
+    return closing.start()
+
+
+def _scan_exact(view, start: int, end: int, bounds: _Bounds) -> None:
+    """Follows calamine's cell positions through the whole sheet: `<row r>` sets the row, a
+    row's end moves to the next row and back to column A, a cell without `r` takes the next
+    column. Comments, CDATA and processing instructions are skipped as calamine skips them.
+    Rows only move forward here (a lower `r` keeps the current row): an upper bound, exact for
+    sheets whose rows ascend, as every writer's do."""
+    row_index, column_index, position = 0, 0, start  # 0-based, like calamine's
+    while (token := _TOKEN.search(view, position, end)) is not None:
+        name = token.group(2)
+        if name is None:
+            marker = token.group(0)
+            if marker == b"<!":
+                raise _irregular("it holds a document type declaration")
+            stop = view.find(_SKIP_TO[marker], token.end(), end)
+            if stop < 0:
+                return  # unterminated: calamine fails the read before building anything
+            position = stop + len(_SKIP_TO[marker])
+            continue
+        position = token.end()
+        attributes = token.group(3)
+        closing, self_closing = token.group(1) == b"/", attributes.endswith(b"/")
+        references = () if closing else _attribute_values(attributes)
+        if name == b"row":
+            for value in references:
+                row_index = max(row_index, _reference(value, needs_column=False)[0] - 1)
+            if closing or self_closing:
+                row_index, column_index = row_index + 1, 0
+            continue
+        if closing:
+            continue
+        if references:
+            cells = [_reference(value) for value in references]
+            row, column = max(row for row, _ in cells), max(column for _, column in cells)
+            column_index = column
+        else:
+            row, column = row_index + 1, column_index + 1
+            column_index += 1
+        if self_closing:
+            continue
+        simple = _SIMPLE_CONTENT.match(view, position, end)
+        content_end = view.rfind(b"</", position, simple.end()) if simple else None
+        if content_end is None:
+            content_end = _general_content_end(view, position, end)
+        if content_end > position:
+            bounds.add(row, column)
+            bounds.cells += 1
+            if bounds.cells > bounds.limits.max_cells:
+                bounds.check_count("non-empty cells", bounds.cells)
+        position = content_end
+
+
+# --- Entry point -------------------------------------------------------------------------
+
+
+@contextmanager
+def open_first_sheet(path: str, limits: SheetLimits, *, temp_dir: str | None = None) -> Iterator[FirstSheet]:
+    """The first sheet of the workbook at `path`, read by calamine from the bounded copy (see
+    the module docstring). Raises WorkbookError before calamine is involved when the workbook is
+    over a limit; the copy (as large as the sheet uncompressed) is deleted on exit."""
+    with tempfile.TemporaryDirectory(prefix="xlsx-", dir=temp_dir) as folder:
+        copy = os.path.join(folder, "workbook.xlsx")
+        prepare_workbook(path, copy, limits)
+        sheet = FirstSheet(copy)
+        try:
+            yield sheet
+        finally:
+            sheet.close()
