@@ -8,7 +8,7 @@ import time
 import zipfile
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from ingestion.models import ImportJob, ImportRowError
 from techsupport.ticket_logs import COLLECTION
@@ -242,6 +242,10 @@ def test_formula_text_in_a_text_cell_is_refused_and_exported_defused(post_file, 
     lines = csv_text.splitlines()
     assert lines[1] == "2,estado,'=cmd|' /C calc'!A0,Formulas are not accepted; enter the value."
     assert lines[2].startswith("3,estado,'")  # the reader drops the leading tab; defused either way
+    response = admin_client.get(f"/api/files/{job.pk}/errors?format=xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    value = sheet.cell(row=2, column=3)
+    assert (value.value, value.data_type) == ("'" + payload, "s")  # text, never a formula
 
 
 @pytest.mark.parametrize(
