@@ -327,7 +327,8 @@ def _scan_sheet(view, start: int, end: int, limits: SheetLimits) -> None:
     elif end - start > limits.max_cells * _MIN_CELL_BYTES:
         bounds.check_count("non-empty cells", _count(view, start, end, (b'<c r="',)))
     if end - start > limits.max_cells * _MIN_CELL_BYTES:
-        bounds.check_count("merged ranges", _count(view, start, end, (b"mergeCell",)))
+        merged = _count(view, start, end, (b"mergeCell",)) - _count(view, start, end, (b"mergeCells",))
+        bounds.check_count("merged ranges", merged)
 
 
 class _Bounds:
@@ -369,9 +370,7 @@ class _Bounds:
 
     def check_count(self, what: str, count: int) -> None:
         if count > self.limits.max_cells:
-            raise WorkbookError(
-                f"The sheet holds {count} {what}, over the limit of {self.limits.max_cells}.", "sheet_too_large"
-            )
+            raise WorkbookError(f"The sheet holds more than {self.limits.max_cells} {what}.", "sheet_too_large")
 
 
 def _reference(value: bytes, *, needs_column: bool = True) -> tuple[int, int]:
@@ -453,7 +452,7 @@ def _scan_fast(view, start: int, end: int, bounds: _Bounds) -> bool:
         row_limit = bounds.row_limit()
         bounds.add(int(cell.group(2)), _column_number(cell.group(1)))
         if bounds.row_limit() < row_limit:
-            restarts += 1
+            restarts += position - start > MB  # starting over near the start costs nothing
             if restarts > _FAST_RESTARTS:
                 return False
             position = start

@@ -4,7 +4,6 @@ never a crash, a hang, a stuck job or a memory blow-up. The 1,048,576-row file i
 unit suite: benchmarks/hostile_files.py generates it and measures time and peak RSS."""
 
 import io
-import time
 import zipfile
 
 import pytest
@@ -12,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 
 from ingestion.models import ImportJob, ImportRowError
 from techsupport.ticket_logs import COLLECTION
-from tests.ingestion.workbooks import HEADER, clean_rows, ticket_row, upload, workbook_bytes
+from tests.ingestion.workbooks import HEADER, clean_rows, ticket_row, workbook_bytes
 from tests.security.hostile_workbooks import (
     OLE_SIGNATURE,
     billion_laughs_shared_strings,
@@ -24,27 +23,6 @@ from tests.security.hostile_workbooks import (
 )
 
 FINISHED = {"completed", "completed_with_errors", "failed"}
-
-
-@pytest.fixture(autouse=True)
-def _media_root(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def post_file(admin_client, django_capture_on_commit_callbacks):
-    """Uploads as an admin and runs the whole pipeline (eager Celery) as the server would after
-    commit. Returns (response, job or None, seconds)."""
-
-    def post(content: bytes, name: str = "tickets.xlsx"):
-        started = time.perf_counter()
-        with django_capture_on_commit_callbacks(execute=True):
-            response = admin_client.post("/api/files/upload", {"file": upload(content, name)}, format="multipart")
-        elapsed = time.perf_counter() - started
-        job = ImportJob.objects.filter(pk=response.json().get("processId")).first()
-        return response, job, elapsed
-
-    return post
 
 
 def _text_row(n: int, **overrides) -> list:
