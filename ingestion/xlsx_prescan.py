@@ -70,12 +70,11 @@ _MIN_STRING_BYTES = 5  # <si/>
 _PREAMBLE_BYTES = 16 * MB
 _COUNT_BLOCK = 16 * MB
 _CELL_ATTRS = r'(?: (?:s|t|cm|vm|ph)="[^"]*")*'
-_NORMAL_CELL = re.compile(rf'<c r="([A-Z]{{1,3}})([1-9][0-9]{{0,6}})"{_CELL_ATTRS}\s*(/?)>'.encode())
-_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+_FIRST_CELL = re.compile(rb"<([^\s/>:]*+:)?c(?=[\s/>])")
 # A new widest column can lower the row bound (rows x columns ≤ max_cells) below rows already
 # passed: the fast path then starts over, a few times at most before handing over.
 _FAST_RESTARTS = 4
-_TAG_REST = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_TAG_REST = re.compile(rb"""(?:[^>"']+|"[^"]*"|'[^']*')*>""")
 
 
 @dataclass(frozen=True)
@@ -344,11 +343,11 @@ def _scan_sheet(view, start: int, end: int, limits: SheetLimits) -> None:
     _check_text_runs(view, start, end, "sheet")
     bounds = _Bounds(limits)
     _check_declared_dimensions(view, start, end, bounds)
-    if _PREFIXED_CELL.search(view, start, end) or not _scan_fast(view, start, end, bounds):
+    if not _scan_fast(view, start, end, bounds):
         bounds = _Bounds(limits)
         _scan_exact(view, start, end, bounds)
     elif end - start > limits.max_cells * _MIN_CELL_BYTES:
-        bounds.check_count("non-empty cells", _count(view, start, end, (b'<c r="',)))
+        bounds.check_count("non-empty cells", _count(view, start, end, (b' r="',)))
     if end - start > limits.max_cells * _MIN_CELL_BYTES:
         merged = _count(view, start, end, (b"mergeCell",)) - _count(view, start, end, (b"mergeCells",))
         bounds.check_count("merged ranges", merged)
@@ -443,34 +442,64 @@ _DIGITS = "0123456789"
 
 
 @lru_cache(maxsize=128)
-def _suspect_cell(max_column: int, max_row: int) -> re.Pattern:
-    """Finds the first `<c` that is not a normal cell inside columns 1..max_column and rows
-    1..max_row: the form spreadsheet programs write (`r` first, then only s, t, cm, vm, ph),
-    or that form with no value (`<c r=".." s=".."/>`: calamine keeps no empty cell)."""
+def _suspect_cell(max_column: int, max_row: int, prefix: str) -> re.Pattern:
+    """Finds the first `<c` (with the sheet's element prefix) that is not a normal cell inside
+    columns 1..max_column and rows 1..max_row: the form spreadsheet programs write (`r` first,
+    then only s, t, cm, vm, ph), or that form with no value (`<c r=".." s=".."/>`: calamine
+    keeps no empty cell)."""
     rows = f"(?:[1-9][0-9]{{0,{len(str(max_row)) - 2}}}|{_at_most(str(max_row), _DIGITS, _DIGITS[1:])})"
     columns = _at_most(column_name(max_column), _LETTERS, _LETTERS)
     normal = rf' r="{columns}{rows}"{_CELL_ATTRS}\s*/?>'
     empty = rf' r="[A-Z]{{1,3}}[1-9][0-9]{{0,6}}"{_CELL_ATTRS}\s*/>'
-    return re.compile(rf"<c(?=[\s/>])(?!{normal}|{empty})".encode())
+    return re.compile(rf"<{re.escape(prefix)}c(?=[\s/>])(?!{normal}|{empty})".encode())
 
 
-def _is_empty(view, cell: re.Match, end: int) -> bool:
-    return cell.group(3) == b"/" or view[cell.end() : min(end, cell.end() + 4)] == b"</c>"
+@lru_cache(maxsize=8)
+def _normal_cell(prefix: str) -> re.Pattern:
+    return re.compile(rf'<{re.escape(prefix)}c r="([A-Z]{{1,3}})([1-9][0-9]{{0,6}})"{_CELL_ATTRS}\s*(/?)>'.encode())
+
+
+_PREFIXED_CELL_TAG = re.compile(rb":c[\s/>]")
+_UNPREFIXED_CELL = re.compile(rb"<c[\s/>]")
+
+
+def _other_cells(view, start: int, end: int, prefix: str) -> bool:
+    """Whether some cell is written with another prefix than the sheet's first cell (or none)."""
+    if not prefix:
+        return _PREFIXED_CELL_TAG.search(view, start, end) is not None
+    if _UNPREFIXED_CELL.search(view, start, end):
+        return True
+    own = re.compile(rb"</?" + re.escape(prefix.encode()) + rb"c[\s/>]")
+    # every `:c` tag must be one of ours (counted without holding the matches)
+    return sum(1 for _ in _PREFIXED_CELL_TAG.finditer(view, start, end)) != sum(
+        1 for _ in own.finditer(view, start, end)
+    )
+
+
+def _is_empty(view, cell: re.Match, end: int, prefix: str) -> bool:
+    closing = f"</{prefix}c>".encode()
+    return cell.group(3) == b"/" or view[cell.end() : min(end, cell.end() + len(closing))] == closing
 
 
 def _scan_fast(view, start: int, end: int, bounds: _Bounds) -> bool:
     """The fast path: one regex search over the sheet, resumed after each cell that comes back
     to Python (the first in a new column, an empty cell out of range, or a cell past a limit,
-    which raises WorkbookError). Returns False at the first cell not in the normal form: the
-    caller then runs the exact path. Rows are bounded by the regex (`bounds.row_limit()`),
-    columns by the widest cell seen; a new column that lowers the row bound starts over."""
+    which raises WorkbookError). Returns False when a cell is not in the normal form, or not
+    with the element prefix of the first cell (`<c` or `<x:c`): the caller then runs the exact
+    path. Rows are bounded by the regex (`bounds.row_limit()`), columns by the widest cell
+    seen; a new column that lowers the row bound starts over."""
+    first = _FIRST_CELL.search(view, start, end)
+    prefix = (first.group(1) or b"").decode("latin-1") if first else ""
+    if _other_cells(view, start, end, prefix):
+        return False
+    normal_cell = _normal_cell(prefix)
     position, restarts = start, 0
-    while suspect := _suspect_cell(max(bounds.max_column, 1), bounds.row_limit()).search(view, position, end):
-        cell = _NORMAL_CELL.match(view, suspect.start(), end)
+    while suspect := _suspect_cell(max(bounds.max_column, 1), bounds.row_limit(), prefix).search(view, position, end):
+        cell = normal_cell.match(view, suspect.start(), end)
         if cell is None:
             return False
         position = cell.end()
-        if _is_empty(view, cell, end):
+        if _is_empty(view, cell, end, prefix):
             continue
         row_limit = bounds.row_limit()
         bounds.add(int(cell.group(2)), _column_number(cell.group(1)))
@@ -491,19 +520,63 @@ def _column_number(letters: bytes) -> int:
 
 # --- Exact path --------------------------------------------------------------------------
 
-_TOKEN = re.compile(rb"""<!--|<!\[CDATA\[|<\?|<!|<(/?)(?:[^\s/>]*:)?(c|row)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+# quick-xml's local name is what follows the first `:` of a name.
+_PREFIX = rb"(?:[^\s/>:]*+:)?"
+_QUOTED_ATTRIBUTES = rb"""(?:[^>"']+|"[^"]*"|'[^']*')*"""
+_TOKEN = re.compile(rb"<!--|<!\[CDATA\[|<\?|<!|<(/?)([^\s/>:]*+:)?(c|row)(?=[\s/>])(" + _QUOTED_ATTRIBUTES + rb")>")
 _SKIP_TO = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
 # What cells hold, as writers write it: elements with text only (`<v>`, `<f>`), maybe inside
-# one `<is>`, then the cell's end. Anything else goes through `_general_content_end`.
-_LEAF = rb"<(?!(?:[^\s/>]*:)?(?:c|row|is)[\s/>])(?P<{0}>[^\s/>!?]+)(?:\s[^<>]*)?(?:/>|>[^<]*</(?P={0})\s*>)"
-_SIMPLE_CONTENT = re.compile(
+# one `<is>`. Anything else goes through `_general_content_end`.
+_LEAF = rb"<(?!" + _PREFIX + rb"(?:c|row|is)[\s/>])(?P<{0}>[^\s/>!?]+)(?:\s[^<>]*)?(?:/>|>[^<]*</(?P={0})\s*>)"
+_SIMPLE_VALUE = (
     rb"(?:"
     + _LEAF.replace(b"{0}", b"leaf")
-    + rb"|<(?P<is>(?:[^\s/>]*:)?is)>(?:"
+    + rb"|<(?P<is>"
+    + _PREFIX
+    + rb"is)>(?:"
     + _LEAF.replace(b"{0}", b"inner")
-    + rb")*</(?P=is)\s*>)*</(?:[^\s/>]*:)?c\s*>"
+    + rb")*</(?P=is)\s*>)*"
 )
-_CELL_END = re.compile(rb"</(?:[^\s/>]*:)?c\s*>")
+_SIMPLE_CONTENT = re.compile(_SIMPLE_VALUE + rb"</" + _PREFIX + rb"c\s*>")
+
+
+@lru_cache(maxsize=8)
+def _plain_row(prefix: bytes) -> re.Pattern:
+    """A whole row whose elements use `prefix` and whose cells have no `r` or a plain `r="B7"`
+    first (and no other `r`), each holding `<v>`/`<f>` text or `<is><t>` text: one match and a
+    few C-level calls per row instead of a Python step per cell."""
+    p = re.escape(prefix)
+    leaf = rb"<(?P<{0}>" + p + rb"[vft])(?:\s[^<>]*)?(?:/>|>[^<]*</(?P={0})\s*>)"
+    value = (
+        rb"(?:"
+        + leaf.replace(b"{0}", b"leaf")
+        + rb"|<"
+        + p
+        + rb"is>(?:"
+        + leaf.replace(b"{0}", b"inner")
+        + rb")*</"
+        + p
+        + rb"is\s*>)*"
+    )
+    cell = (
+        rb"<" + p + rb'c(?=[\s/>])(?: r="[A-Z]{1,3}[1-9][0-9]{0,6}")?'
+        rb"""(?:[^>"'r/]+|"[^"]*"|'[^']*')*\s*(?:/>|>""" + value + rb"</" + p + rb"c\s*>)"
+    )
+    return re.compile(
+        rb"<"
+        + p
+        + rb"""row(?=[\s/>])(?P<attributes>(?:[^>"'/]+|"[^"]*"|'[^']*')*)>(?P<cells>(?:\s*"""
+        + cell
+        + rb")*)\s*</"
+        + p
+        + rb"row\s*>"
+    )
+
+
+_PLAIN_ROW_REFERENCE = re.compile(rb""" r="([1-9][0-9]{0,6})"(?:[^r"']+|"[^"]*"|'[^']*')*""")
+_CELL_START = re.compile(rb"<" + _PREFIX + rb"c(?=[\s/>])")
+_PLAIN_REFERENCE = re.compile(rb"<" + _PREFIX + rb'c r="([A-Z]{1,3})([0-9]+)"')
+_CELL_END = re.compile(rb"</" + _PREFIX + rb"c\s*>")
 _CONTENT_TAG = re.compile(rb"""<(/?)([^\s/>!?]+)(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>|<[!?]""")
 _R_ATTRIBUTE = re.compile(rb"""(?:^|[\s"'])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF_ATTRIBUTE = re.compile(rb"""(?:^|[\s"'])ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -542,55 +615,103 @@ def _general_content_end(view, position: int, end: int) -> int:
     return closing.start()
 
 
+class _Cursor:
+    """calamine's implied position (0-based): the row of a cell without `r`, and its column.
+    Rows only move forward here (a lower `r` keeps the current row): an upper bound, exact for
+    sheets whose rows ascend, as every writer's do."""
+
+    def __init__(self, bounds: _Bounds):
+        self.bounds = bounds
+        self.row = 0
+        self.column = 0
+
+    def start_row(self, attributes: bytes) -> None:
+        for value in _attribute_values(attributes):
+            self.row = max(self.row, _reference(value, needs_column=False)[0] - 1)
+
+    def end_row(self) -> None:
+        self.row, self.column = self.row + 1, 0
+
+    def count(self, row: int, column: int, cells: int = 1) -> None:
+        bounds = self.bounds
+        bounds.add(row, column)
+        bounds.cells += cells
+        if bounds.cells > bounds.limits.max_cells:
+            bounds.check_count("non-empty cells", bounds.cells)
+
+    def plain_row(self, row: re.Match) -> None:
+        """A whole row in the plain form: its widest cell is at most the widest reference plus
+        the number of cells (a cell without `r` follows the one before it)."""
+        attributes = row.group("attributes")
+        if plain := _PLAIN_ROW_REFERENCE.fullmatch(attributes):
+            self.row = max(self.row, int(plain.group(1)) - 1)
+        else:
+            self.start_row(attributes)
+        cells = row.group("cells")
+        total = len(_CELL_START.findall(cells)) if b":" in cells else cells.count(b"<c")
+        if total:
+            references = _PLAIN_REFERENCE.findall(cells) if b' r="' in cells else ()
+            widest = max((_column_number(letters) for letters, _ in references), default=0)
+            lowest = max((int(digits) for _, digits in references), default=0)
+            if len(references) < total:
+                widest, lowest = widest + total, max(lowest, self.row + 1)
+            self.count(lowest, widest, total)
+        self.end_row()
+
+
 def _scan_exact(view, start: int, end: int, bounds: _Bounds) -> None:
     """Follows calamine's cell positions through the whole sheet: `<row r>` sets the row, a
     row's end moves to the next row and back to column A, a cell without `r` takes the next
-    column. Comments, CDATA and processing instructions are skipped as calamine skips them.
-    Rows only move forward here (a lower `r` keeps the current row): an upper bound, exact for
-    sheets whose rows ascend, as every writer's do."""
-    row_index, column_index, position = 0, 0, start  # 0-based, like calamine's
+    column. Comments, CDATA and processing instructions are skipped as calamine skips them."""
+    cursor, position = _Cursor(bounds), start
     while (token := _TOKEN.search(view, position, end)) is not None:
-        name = token.group(2)
+        name = token.group(3)
         if name is None:
-            marker = token.group(0)
-            if marker == b"<!":
-                raise _irregular("it holds a document type declaration")
-            stop = view.find(_SKIP_TO[marker], token.end(), end)
-            if stop < 0:
-                return  # unterminated: calamine fails the read before building anything
-            position = stop + len(_SKIP_TO[marker])
+            position = _skip(view, token, end)
             continue
+        if name == b"row" and not token.group(1):
+            row = _plain_row(token.group(2) or b"").match(view, token.start(), end)
+            if row:
+                cursor.plain_row(row)
+                position = row.end()
+                continue
         position = token.end()
-        attributes = token.group(3)
+        attributes = token.group(4)
         closing, self_closing = token.group(1) == b"/", attributes.endswith(b"/")
-        references = () if closing else _attribute_values(attributes)
         if name == b"row":
-            for value in references:
-                row_index = max(row_index, _reference(value, needs_column=False)[0] - 1)
+            if not closing:
+                cursor.start_row(attributes)
             if closing or self_closing:
-                row_index, column_index = row_index + 1, 0
-            continue
-        if closing:
-            continue
-        if references:
-            cells = [_reference(value) for value in references]
-            row, column = max(row for row, _ in cells), max(column for _, column in cells)
-            column_index = column
-        else:
-            row, column = row_index + 1, column_index + 1
-            column_index += 1
-        if self_closing:
-            continue
-        simple = _SIMPLE_CONTENT.match(view, position, end)
-        content_end = view.rfind(b"</", position, simple.end()) if simple else None
-        if content_end is None:
-            content_end = _general_content_end(view, position, end)
-        if content_end > position:
-            bounds.add(row, column)
-            bounds.cells += 1
-            if bounds.cells > bounds.limits.max_cells:
-                bounds.check_count("non-empty cells", bounds.cells)
-        position = content_end
+                cursor.end_row()
+        elif not closing:
+            position = _exact_cell(view, position, end, attributes, self_closing, cursor)
+
+
+def _skip(view, token: re.Match, end: int) -> int:
+    """Past a comment, CDATA section or processing instruction."""
+    marker = token.group(0)
+    if marker == b"<!":
+        raise _irregular("it holds a document type declaration")
+    stop = view.find(_SKIP_TO[marker], token.end(), end)
+    return end if stop < 0 else stop + len(_SKIP_TO[marker])  # unterminated: calamine fails the read
+
+
+def _exact_cell(view, position: int, end: int, attributes: bytes, self_closing: bool, cursor: _Cursor) -> int:
+    references = _attribute_values(attributes)
+    if references:
+        cells = [_reference(value) for value in references]
+        row, column = max(row for row, _ in cells), max(column for _, column in cells)
+        cursor.column = column
+    else:
+        row, column = cursor.row + 1, cursor.column + 1
+        cursor.column += 1
+    if self_closing:
+        return position
+    simple = _SIMPLE_CONTENT.match(view, position, end)
+    content_end = view.rfind(b"</", position, simple.end()) if simple else _general_content_end(view, position, end)
+    if content_end > position:
+        cursor.count(row, column)
+    return content_end
 
 
 # --- Entry point -------------------------------------------------------------------------

@@ -178,16 +178,28 @@ def test_cells_and_rows_without_references_import(post_file, mongo_db):
     assert mongo_db[COLLECTION].count_documents({}) == 3
 
 
-def test_prefixed_elements_import(post_file, mongo_db):
-    sheet = poison_sheet("".join(_row(n + 2, n) for n in range(3)))
+def _prefixed(sheet: str) -> str:
+    """The sheet as the Open XML SDK writes it: every element as `x:name`."""
     for plain, prefixed in (("<row", "<x:row"), ("</row", "</x:row"), ("<c ", "<x:c "), ("</c>", "</x:c>")):
         sheet = sheet.replace(plain, prefixed)
-    sheet = sheet.replace(f'xmlns="{SPREADSHEET_NS}"', f'xmlns:x="{SPREADSHEET_NS}" xmlns="{SPREADSHEET_NS}"')
+    return sheet.replace(f'xmlns="{SPREADSHEET_NS}"', f'xmlns:x="{SPREADSHEET_NS}" xmlns="{SPREADSHEET_NS}"')
+
+
+def test_prefixed_elements_import(post_file, mongo_db):
+    _, job, _ = post_file(minimal_xlsx(_prefixed(poison_sheet("".join(_row(n + 2, n) for n in range(3))))))
+
+    job.refresh_from_db()
+    assert (job.status, job.total, job.processed) == ("completed", 3, 3)
+
+
+@pytest.mark.parametrize("cell", ['<y:c r="XFD2"><v>1</v></y:c>', '<c r="XFD2"><v>1</v></c>'])
+def test_a_cell_with_another_prefix_than_the_sheet_is_followed(post_file, cell):
+    sheet = _prefixed(poison_sheet(_row(2, 0))).replace("</x:row></sheetData>", f"{cell}</x:row></sheetData>")
 
     _, job, _ = post_file(minimal_xlsx(sheet))
 
     job.refresh_from_db()
-    assert (job.status, job.total, job.processed) == ("completed", 3, 3)
+    assert job.error_code == "sheet_too_wide"
 
 
 def test_formatted_empty_cells_far_away_are_not_counted(post_file):
