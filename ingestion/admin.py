@@ -42,7 +42,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "rows_per_second",
         "created_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "error_code"]
     search_fields = ["id", "filename", "sha256"]
     date_hierarchy = "created_at"
     list_select_related = ["uploaded_by"]
@@ -59,6 +59,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "chunk_count",
         "duration",
         "rows_per_second",
+        "error_code",
         "error_message",
         "sha256",
         "size_bytes",

@@ -93,7 +93,7 @@ def prepare_workbook(source: str, destination: str, limits: SheetLimits) -> None
             with zipfile.ZipFile(file) as archive:
                 parts = _locate_parts(archive)
                 _write_copy(archive, parts, destination)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
         raise WorkbookError(f"The workbook could not be read: {exc}", "unreadable_workbook") from exc
     with open(destination, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
         spans = _member_spans(file)
