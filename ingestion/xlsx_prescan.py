@@ -525,19 +525,6 @@ _PREFIX = rb"(?:[^\s/>:]*+:)?"
 _QUOTED_ATTRIBUTES = rb"""(?:[^>"']+|"[^"]*"|'[^']*')*"""
 _TOKEN = re.compile(rb"<!--|<!\[CDATA\[|<\?|<!|<(/?)([^\s/>:]*+:)?(c|row)(?=[\s/>])(" + _QUOTED_ATTRIBUTES + rb")>")
 _SKIP_TO = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
-# What cells hold, as writers write it: elements with text only (`<v>`, `<f>`), maybe inside
-# one `<is>`. Anything else goes through `_general_content_end`.
-_LEAF = rb"<(?!" + _PREFIX + rb"(?:c|row|is)[\s/>])(?P<{0}>[^\s/>!?]+)(?:\s[^<>]*)?(?:/>|>[^<]*</(?P={0})\s*>)"
-_SIMPLE_VALUE = (
-    rb"(?:"
-    + _LEAF.replace(b"{0}", b"leaf")
-    + rb"|<(?P<is>"
-    + _PREFIX
-    + rb"is)>(?:"
-    + _LEAF.replace(b"{0}", b"inner")
-    + rb")*</(?P=is)\s*>)*"
-)
-_SIMPLE_CONTENT = re.compile(_SIMPLE_VALUE + rb"</" + _PREFIX + rb"c\s*>")
 
 
 @lru_cache(maxsize=8)
@@ -592,11 +579,11 @@ def _irregular(what: str) -> WorkbookError:
     return WorkbookError(f"The sheet could not be read: {what}.", "unreadable_workbook")
 
 
-def _general_content_end(view, position: int, end: int) -> int:
-    """Where the content of a cell whose start tag ends at `position` ends, for content that
-    is not in the simple form, after checking that calamine would end the cell there too: the
-    elements inside are balanced and hold no comment, CDATA, processing instruction, row or
-    cell (calamine's value readers skip those, so a `</c>` among them would not end the cell)."""
+def _cell_content_end(view, position: int, end: int) -> int:
+    """Where the content of a cell whose start tag ends at `position` ends, after checking that
+    calamine would end the cell there too: the elements inside are balanced and hold no
+    comment, CDATA, processing instruction, row or cell (calamine's value readers skip those,
+    so a `</c>` among them would not end the cell)."""
     closing = _CELL_END.search(view, position, end)
     if closing is None:
         return end  # unterminated: calamine fails the read
@@ -707,8 +694,7 @@ def _exact_cell(view, position: int, end: int, attributes: bytes, self_closing: 
         cursor.column += 1
     if self_closing:
         return position
-    simple = _SIMPLE_CONTENT.match(view, position, end)
-    content_end = view.rfind(b"</", position, simple.end()) if simple else _general_content_end(view, position, end)
+    content_end = _cell_content_end(view, position, end)
     if content_end > position:
         cursor.count(row, column)
     return content_end
