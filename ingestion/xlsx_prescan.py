@@ -35,7 +35,6 @@ It also keeps every non-empty cell (duplicates included), every shared string (r
 import mmap
 import os
 import re
-import shutil
 import struct
 import tempfile
 import zipfile
@@ -52,6 +51,7 @@ from ingestion.xlsx_reader import FirstSheet, WorkbookError, check_zip_directory
 SHEET_PATH = "xl/worksheets/sheet1.xml"
 SHARED_STRINGS_PATH = "xl/sharedStrings.xml"
 STYLES_PATH = "xl/styles.xml"
+_PART_NAMES = {SHEET_PATH: "sheet", SHARED_STRINGS_PATH: "shared strings part", STYLES_PATH: "styles part"}
 
 MB = 1024 * 1024
 # Parts parsed here (relationships, workbook.xml) and the styles copied for calamine.
@@ -232,7 +232,16 @@ def _write_copy(archive: zipfile.ZipFile, parts: _Parts, destination: str) -> No
             with archive.open(info) as source, copy.open(zipfile.ZipInfo(name), "w", force_zip64=True) as target:
                 if name == SHEET_PATH:
                     _copy_head_of_sheet(source, target)
-                shutil.copyfileobj(source, target, MB)
+                _copy_rest(source, target, name)
+
+
+def _copy_rest(source, target, name: str) -> None:
+    """Copies in 1 MB blocks; a whole block without markup stops the copy at once (a padded
+    or one-giant-cell part: `_check_text_runs` would refuse it anyway, after the whole copy)."""
+    while block := source.read(MB):
+        if len(block) == MB and b"<" not in block:
+            raise _text_too_long(_PART_NAMES[name])
+        target.write(block)
 
 
 _SHEET_DATA = re.compile(rb"<(?:[^\s/>]*:)?sheetData(?=[\s/>])")
@@ -282,11 +291,15 @@ def _check_text_runs(view, start: int, end: int, what: str) -> None:
     block = MAX_TEXT_RUN // 2
     for offset in range(start, end - block + 1, block):
         if view.find(b"<", offset, offset + block) < 0:
-            raise WorkbookError(
-                f"The {what} holds more than {block // 1024} KB of text without markup (a cell's text, or "
-                f"padding); the limit is {MAX_TEXT_RUN // MB} MB.",
-                "text_too_long",
-            )
+            raise _text_too_long(what)
+
+
+def _text_too_long(what: str) -> WorkbookError:
+    return WorkbookError(
+        f"The {what} holds more than {MAX_TEXT_RUN // 2048} KB of text without markup (a cell's text, or "
+        f"padding); the limit is {MAX_TEXT_RUN // MB} MB.",
+        "text_too_long",
+    )
 
 
 def _count(view, start: int, end: int, needles: tuple[bytes, ...]) -> int:
@@ -320,7 +333,7 @@ def _number(text: bytes) -> int | None:
 
 
 def _scan_shared_strings(view, start: int, end: int, limits: SheetLimits) -> None:
-    _check_text_runs(view, start, end, "shared strings part")
+    _check_text_runs(view, start, end, _PART_NAMES[SHARED_STRINGS_PATH])
     # calamine reserves `uniqueCount` slots up front: a huge declared count aborts the process.
     for attributes in _start_tags(view, start, end, b"sst"):
         for match in re.finditer(rb"""(?:^|[\s"'])uniqueCount\s*=\s*["']([^"']*)""", attributes):
@@ -340,7 +353,7 @@ def _too_many_strings(count: int, limits: SheetLimits) -> WorkbookError:
 
 
 def _scan_sheet(view, start: int, end: int, limits: SheetLimits) -> None:
-    _check_text_runs(view, start, end, "sheet")
+    _check_text_runs(view, start, end, _PART_NAMES[SHEET_PATH])
     bounds = _Bounds(limits)
     _check_declared_dimensions(view, start, end, bounds)
     if not _scan_fast(view, start, end, bounds):
