@@ -40,8 +40,9 @@ class ImportJobStatusOutput(serializers.ModelSerializer):
     errorCode = serializers.SerializerMethodField(  # noqa: N815
         help_text="Why the import failed, a stable code (`missing_columns`, `duplicate_columns`, `empty_sheet`, "
         "`too_many_rows`, `sheet_too_wide`, `sheet_too_large`, `too_many_strings`, `too_many_sheets`, "
-        "`text_too_long`, `part_too_large`, `unreadable_workbook`, `worker_crashed`, `split_failed`); "
-        "null unless `status` is `failed`."
+        "`text_too_long`, `part_too_large`, `too_many_parts`, `not_xlsx`, `unreadable_workbook`, `worker_crashed`, "
+        "`split_failed`, `import_failed` for jobs that failed before codes were recorded); null unless `status` is "
+        "`failed`."
     )
     errorMessage = serializers.SerializerMethodField(  # noqa: N815
         help_text="The reason as a sentence; null unless `status` is `failed`."

@@ -212,13 +212,10 @@ def import_job_split(*, job_id, resume: bool = False) -> None:
         ):
             # Before the first chunk: the height bounds the total, so progress can use it.
             ImportJob.objects.filter(pk=job.pk).update(rows_bound=max(0, sheet.height - 1))
-            split = _split_rows(job, sheet, counted)
+            total, chunks = _split_rows(job, sheet, counted)
     except WorkbookError as exc:
         import_job_fail(job_id=job.pk, message=exc.message, code=exc.code)
         return
-    if split is None:
-        return
-    total, chunks = split
     with transaction.atomic():
         ImportJob.objects.filter(pk=job.pk).update(total=total, chunk_count=chunks)
         _finish_if_done(job.pk)
@@ -227,9 +224,9 @@ def import_job_split(*, job_id, resume: bool = False) -> None:
     )
 
 
-def _split_rows(job: ImportJob, sheet, counted: set[int]) -> tuple[int, int] | None:
-    """Enqueues the sheet's rows in chunks; returns (total rows, chunks), or None when the job
-    failed on its header."""
+def _split_rows(job: ImportJob, sheet, counted: set[int]) -> tuple[int, int]:
+    """Enqueues the sheet's rows in chunks; returns (total rows, chunks). Raises WorkbookError
+    when the sheet is empty or its header lacks a column."""
     from ingestion.tasks import import_chunk_task
 
     rows = sheet.rows()
@@ -239,8 +236,7 @@ def _split_rows(job: ImportJob, sheet, counted: set[int]) -> tuple[int, int] | N
     try:
         positions = map_header(header[1])
     except HeaderError as exc:
-        import_job_fail(job_id=job.pk, message=str(exc), code=exc.code)
-        return None
+        raise WorkbookError(str(exc), exc.code) from exc
 
     chunk_no, total, chunk_size = 0, 0, job.chunk_size
     buffer: list = []

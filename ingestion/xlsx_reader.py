@@ -55,7 +55,11 @@ def check_zip_directory(file: IO[bytes]) -> None:
         raise WorkbookError("The file is not an xlsx workbook.", "not_xlsx")
     members, size = end_record[zipfile._ECD_ENTRIES_TOTAL], end_record[zipfile._ECD_SIZE]
     if members > MAX_ZIP_MEMBERS or size > MAX_CENTRAL_DIRECTORY_BYTES:
-        raise WorkbookError(f"The workbook has {members} parts, over the limit of {MAX_ZIP_MEMBERS}.", "too_many_parts")
+        raise WorkbookError(
+            f"The workbook's zip directory lists {members} parts in {size // 1024} KB, over the limit of "
+            f"{MAX_ZIP_MEMBERS} parts or {MAX_CENTRAL_DIRECTORY_BYTES // (1024 * 1024)} MB.",
+            "too_many_parts",
+        )
 
 
 def inspect_xlsx(file: IO[bytes], *, max_uncompressed_bytes: int) -> ZipFacts:
