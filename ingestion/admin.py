@@ -3,7 +3,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 
 from ingestion import services
-from ingestion.models import DeadLetter, ImportJob, ImportRowError
+from ingestion.models import DeadLetter, ImportJob, ImportRowError, TaskDelivery
 
 ROW_ERRORS_SHOWN = 50
 
@@ -138,3 +138,20 @@ class DeadLetterAdmin(admin.ModelAdmin):
     def has_retry_permission(self, request):
         # Same rule as the API (`POST /api/queue/dlq/{id}/retry` is ADMIN only).
         return request.user.is_superuser
+
+
+@admin.register(TaskDelivery)
+class TaskDeliveryAdmin(admin.ModelAdmin):
+    """Split and chunk messages being worked on. `deliveries` above 1: earlier deliveries died
+    with their worker; at INGESTION_MAX_WORKER_CRASHES + 1 the message stops being run."""
+
+    list_display = ["task_id", "task_name", "deliveries", "first_started_at", "last_started_at"]
+    ordering = ["-deliveries", "-last_started_at"]
+    readonly_fields = list_display
+    fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -94,3 +94,16 @@ def test_dead_letter_retry_action_uses_the_service(admin_web, django_capture_on_
     job.refresh_from_db()
     assert (job.status, job.processed, job.failed) == ("completed", 1, 0)
     assert DeadLetter.objects.count() == 0
+
+
+def test_task_delivery_changelist_shows_messages_that_killed_their_worker(admin_web):
+    from ingestion import services
+
+    for _ in range(3):
+        services.task_delivery_begin(task_id="poison-1", task_name="ingestion.tasks.import_split_task")
+
+    response = admin_web.get("/admin/ingestion/taskdelivery/")
+
+    assert response.status_code == 200
+    assert b"poison-1" in response.content
+    assert b'<td class="field-deliveries">3</td>' in response.content
