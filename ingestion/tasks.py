@@ -51,8 +51,6 @@ class CrashCountedTask(Task):
     that finds INGESTION_MAX_WORKER_CRASHES earlier ones that never ended calls
     `crash_loop(deliveries, *args)` instead of running the body again."""
 
-    abstract = True
-
     def crash_loop(self, deliveries: int, *args) -> None:
         raise NotImplementedError
 
@@ -72,8 +70,6 @@ class CrashCountedTask(Task):
 
 
 class SplitTask(CrashCountedTask):
-    abstract = True
-
     def crash_loop(self, deliveries, job_id, resume=False):
         services.import_job_fail(
             job_id=job_id,
@@ -93,8 +89,6 @@ _CHUNK_ARGS = ("job_id", "chunk_no", "first_row_no", "rows", "duplicates", "repl
 
 
 class ChunkTask(CrashCountedTask):
-    abstract = True
-
     def _dead_letter(self, call: dict, error: str, attempts: int) -> None:
         services.import_chunk_dead_letter(
             task_name=self.name,

@@ -20,12 +20,13 @@ It also keeps every non-empty cell (duplicates included), every shared string (r
    (docs/adr/0003-xlsx-reader.md has the figures);
 2. scans the copy (memory-mapped, C-speed regex and find calls, never a DOM):
    - fast path: every cell is written the way spreadsheet programs write it
-     (`<c r="B7" s=".." t="..">`); one regex search finds the first cell that is either not
-     in that form or beyond the running maximum column/row, so only a handful of cells are
-     looked at from Python;
-   - exact path, for any other sheet (cells without `r`, prefixed `<x:c>` elements, lowercase
-     or quoted-differently references...): a tokenizer that follows calamine's rules for
-     implied positions, comments, CDATA and processing instructions, one tag at a time;
+     (`<c r="B7" s=".." t="..">`, or all with one prefix, `<x:c ...>`); one regex search finds
+     the first cell that is either not in that form or beyond the widest column / the row
+     bound, so only a handful of cells are looked at from Python;
+   - exact path, for any other sheet (cells without `r`, mixed prefixes, lowercase or
+     quoted-differently references...): a tokenizer that follows calamine's rules for implied
+     positions and skips comments, CDATA and processing instructions as calamine does; a row
+     of plain cells is one regex match, anything else one tag at a time;
 3. refuses the workbook (`WorkbookError` with a stable code) when the used range is wider than
    `max_columns`, taller than `max_rows` data rows, covers more than `max_cells`, or when the
    sheet holds more than `max_cells` non-empty cells or merged ranges, the shared strings more
