@@ -47,8 +47,8 @@ class ImportJobStatusOutput(serializers.ModelSerializer):
     errorMessage = serializers.SerializerMethodField(  # noqa: N815
         help_text="The reason as a sentence; null unless `status` is `failed`."
     )
-    startedAt = serializers.DateTimeField(source="started_at")  # noqa: N815
-    finishedAt = serializers.DateTimeField(source="finished_at")  # noqa: N815
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)  # noqa: N815
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
     createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
     errors = RowErrorOutput(source="first_errors", many=True)
 
