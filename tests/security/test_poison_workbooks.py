@@ -222,21 +222,25 @@ def test_a_comment_or_cdata_cannot_hide_a_position_from_the_exact_path(post_file
     assert job.error_code == "sheet_too_wide"
 
 
-def test_header_failures_carry_their_code(post_file):
-    header = header_row_xml().replace("tipo_cliente", "tier")
-    sheet = f'<worksheet xmlns="{SPREADSHEET_NS}"><sheetData>{header}</sheetData></worksheet>'
+@pytest.mark.parametrize(
+    ("header", "code", "message"),
+    [
+        ("tier", "missing_columns", "The first row is missing the required column: tipo_cliente."),
+        ("estado", "duplicate_columns", "The first row names a column twice: estado."),
+    ],
+)
+def test_header_failures_carry_their_code(post_file, header, code, message):
+    row = header_row_xml().replace("tipo_cliente", header)
 
-    _, job, _ = post_file(minimal_xlsx(sheet))
-    _, empty, _ = post_file(minimal_xlsx(f'<worksheet xmlns="{SPREADSHEET_NS}"><sheetData/></worksheet>'))
+    _, job, _ = post_file(minimal_xlsx(f'<worksheet xmlns="{SPREADSHEET_NS}"><sheetData>{row}</sheetData></worksheet>'))
 
     job.refresh_from_db()
-    empty.refresh_from_db()
-    assert (job.error_code, job.error_message) == (
-        "missing_columns",
-        "The first row is missing the required column: tipo_cliente.",
-    )
-    assert (empty.error_code, empty.error_message) == (
-        "empty_sheet",
-        "The first sheet is empty: it needs a header row.",
-    )
-    assert ImportJob.objects.filter(status="failed").count() == 2
+    assert (job.status, job.error_code, job.error_message) == ("failed", code, message)
+
+
+def test_an_empty_sheet_carries_its_code(post_file):
+    _, job, _ = post_file(minimal_xlsx(f'<worksheet xmlns="{SPREADSHEET_NS}"><sheetData/></worksheet>'))
+
+    job.refresh_from_db()
+    assert (job.error_code, job.error_message) == ("empty_sheet", "The first sheet is empty: it needs a header row.")
+    assert ImportJob.objects.filter(status="failed").count() == 1
