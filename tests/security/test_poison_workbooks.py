@@ -223,15 +223,21 @@ def test_a_comment_or_cdata_cannot_hide_a_position_from_the_exact_path(post_file
 
 
 @pytest.mark.parametrize(
-    ("header", "code", "message"),
+    ("row", "code", "message"),
     [
-        ("tier", "missing_columns", "The first row is missing the required column: tipo_cliente."),
-        ("estado", "duplicate_columns", "The first row names a column twice: estado."),
+        (
+            header_row_xml().replace("tipo_cliente", "tier"),
+            "missing_columns",
+            "The first row is missing the required column: tipo_cliente.",
+        ),
+        (
+            header_row_xml().replace("</row>", cell_xml("I1", "status") + "</row>"),
+            "duplicate_columns",
+            "The first row names a column twice: estado.",
+        ),
     ],
 )
-def test_header_failures_carry_their_code(post_file, header, code, message):
-    row = header_row_xml().replace("tipo_cliente", header)
-
+def test_header_failures_carry_their_code(post_file, row, code, message):
     _, job, _ = post_file(minimal_xlsx(f'<worksheet xmlns="{SPREADSHEET_NS}"><sheetData>{row}</sheetData></worksheet>'))
 
     job.refresh_from_db()
