@@ -1,7 +1,10 @@
 """Hostile files too big for the unit suite: the largest sheet Excel can hold, a sheet over the
-row limit, a sheet padded up to the uncompressed-size cap, and a 2 GB zip bomb. Each case runs
-the real code (upload check `inspect_xlsx`, then `import_job_split`, which reads the whole first
-sheet) in a child process and reports wall time and that process's peak RSS (VmHWM).
+row limit, a sheet padded up to the uncompressed-size cap, a 2 GB zip bomb, and poison
+workbooks — a few KB whose cell positions or declarations asked calamine for a huge grid or
+huge reservations (refused by ingestion/xlsx_prescan.py before it runs), a sheet of 17 million
+cells at one position. Each case runs the real code (upload check `inspect_xlsx`, then
+`import_job_split`, which bounds and reads the whole first sheet) in a child process and reports
+wall time and that process's peak RSS (VmHWM).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/techsupport_reliab \\
         .venv/bin/python benchmarks/hostile_files.py [--workdir var/hostile]
@@ -87,6 +90,33 @@ def make_padded(path: Path, padding_mb: int) -> None:
     _minimal_workbook(path, writer)
 
 
+def _header_row() -> bytes:
+    cells = "".join(f'<c r="{chr(65 + i)}1" t="inlineStr"><is><t>{h}</t></is></c>' for i, h in enumerate(HEADER))
+    return f'<row r="1">{cells}</row>'.encode()
+
+
+def make_poison(path: Path, rows: bytes, repeat: int = 1) -> None:
+    """The header, then `rows` (raw sheet XML) `repeat` times."""
+
+    def writer(sheet):
+        sheet.write(b'<?xml version="1.0" encoding="UTF-8"?>')
+        sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+        sheet.write(_header_row())
+        block = rows * max(1, min(repeat, 65536))
+        for _ in range(repeat // 65536 or 1):
+            sheet.write(block)
+        sheet.write(b"</sheetData></worksheet>")
+
+    _minimal_workbook(path, writer)
+
+
+def make_unique_count(path: Path) -> None:
+    from tests.security.hostile_workbooks import minimal_xlsx, shared_strings_xml
+
+    sheet = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+    path.write_bytes(minimal_xlsx(sheet, shared_strings=shared_strings_xml(["a"], unique_count="1000000000000")))
+
+
 def make_bomb(path: Path, gigabytes: int) -> None:
     def extra(archive):
         with archive.open("xl/media/bomb.bin", "w", force_zip64=True) as member:
@@ -137,7 +167,8 @@ def run_case(case: str, path: Path, max_rows: int | None) -> dict:
     job = ImportJob.objects.get(pk=job.pk)
     return {
         "case": case,
-        "outcome": f"{job.status} total={job.total} chunks={job.chunk_count} {job.error_message[:90]}".strip(),
+        "outcome": f"{job.status} {job.error_code} total={job.total} chunks={job.chunk_count} "
+        f"{job.error_message[:110]}".strip(),
         "chunks_enqueued": chunks["count"],
         "rows_enqueued": chunks["rows"],
         "seconds": round(time.perf_counter() - started, 2),
@@ -165,6 +196,12 @@ def main() -> int:
         "max_rows.xlsx": make_max_rows,
         "padded_1000mb.xlsx": lambda p: make_padded(p, 1000),
         "bomb_2gb.xlsx": lambda p: make_bomb(p, 2),
+        "poison_xfd1048576.xlsx": lambda p: make_poison(p, b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'),
+        "poison_xfd4000.xlsx": lambda p: make_poison(p, b'<row r="4000"><c r="XFD4000"><v>1</v></c></row>'),
+        "poison_16384_refless.xlsx": lambda p: make_poison(p, b"<row>" + b"<c><v>1</v></c>" * 16384 + b"</row>"),
+        "poison_row_4e9.xlsx": lambda p: make_poison(p, b'<row r="4000000000"><c><v>1</v></c></row>'),
+        "poison_unique_count.xlsx": make_unique_count,
+        "poison_17m_cells_at_a2.xlsx": lambda p: make_poison(p, b'<c r="A2"><v>1</v></c>', repeat=17 * 1024 * 1024),
     }
     for name, make in files.items():
         if not (workdir / name).exists():
@@ -178,6 +215,12 @@ def main() -> int:
         ("the same file over a 1,000,000-row limit", "max_rows.xlsx", 1_000_000),
         ("sheet padded to 1000 MB uncompressed (cap 1024 MB)", "padded_1000mb.xlsx", None),
         ("zip bomb: 2 GB of zeros in 2 MB", "bomb_2gb.xlsx", None),
+        ("poison: one cell at XFD1048576 (a 512 GiB grid)", "poison_xfd1048576.xlsx", None),
+        ("poison: one cell at XFD4000 (a 2 GB grid)", "poison_xfd4000.xlsx", None),
+        ("poison: a row of 16,384 cells without r", "poison_16384_refless.xlsx", None),
+        ('poison: <row r="4000000000"> and a cell without r', "poison_row_4e9.xlsx", None),
+        ("poison: shared strings declaring uniqueCount=10^12", "poison_unique_count.xlsx", None),
+        ("17.8 million non-empty cells all at A2 (374 MB of XML)", "poison_17m_cells_at_a2.xlsx", None),
     ]
     env = {
         **os.environ,

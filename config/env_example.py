@@ -175,6 +175,12 @@ SECTIONS: list[tuple[str, list[Variable]]] = [
             Variable("INGESTION_MAX_UPLOAD_MB", "Largest upload (413 above)."),
             Variable("INGESTION_MAX_UNCOMPRESSED_MB", "Largest workbook once unzipped (413 above)."),
             Variable("INGESTION_MAX_ROWS", "Most data rows per sheet."),
+            Variable("INGESTION_MAX_COLUMNS", "Widest sheet read, in columns (the format has 8)."),
+            Variable("INGESTION_MAX_CELLS", "Largest sheet grid read, rows x columns (the reader's memory)."),
+            Variable(
+                "INGESTION_MAX_WORKER_CRASHES",
+                "Deaths of a worker a split or chunk message may cause before it is failed / dead-lettered.",
+            ),
             Variable("INGESTION_CHUNK_SIZE", "Rows per worker task."),
         ],
     ),

@@ -410,3 +410,11 @@ SLA_WEBHOOK_TIMEOUT_S = env.float("SLA_WEBHOOK_TIMEOUT_S", default=5.0)
 INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=1000)
 INGESTION_MAX_ROWS = env.int("INGESTION_MAX_ROWS", default=1_048_576)
 INGESTION_MAX_UNCOMPRESSED_MB = env.int("INGESTION_MAX_UNCOMPRESSED_MB", default=1024)
+# Bounds checked before the reader allocates (ingestion/xlsx_prescan.py): the used range's
+# width, and its rows x columns (also the cap on non-empty cells, shared strings and merged
+# ranges). The reader holds 32 bytes per cell of the range: 16,777,216 cells is 512 MB.
+INGESTION_MAX_COLUMNS = env.int("INGESTION_MAX_COLUMNS", default=64)
+INGESTION_MAX_CELLS = env.int("INGESTION_MAX_CELLS", default=16_777_216)
+# A split or chunk message whose deliveries killed the worker this many times is not run again:
+# the chunk goes to the dead-letter queue, the split fails its job (`worker_crashed`).
+INGESTION_MAX_WORKER_CRASHES = env.int("INGESTION_MAX_WORKER_CRASHES", default=3)

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from accounts.roles import STAFF_ROLES
 from ingestion import services
-from ingestion.models import DeadLetter, ImportJob, ImportJobStatus, ImportRowError
+from ingestion.models import DeadLetter, ImportJob, ImportJobStatus, ImportRowError, TaskDelivery
 from ingestion.progress import import_job_progress
 from techsupport.exceptions import AppError
 from techsupport.validation import parse_uuid
@@ -75,7 +75,7 @@ def _live(job: ImportJob, field: str, text: str) -> str:
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["filename", *LIVE_COLUMNS, "created_at"]
-    list_filter = ["status"]
+    list_filter = ["status", "error_code"]
     search_fields = ["id", "filename", "sha256"]
     date_hierarchy = "created_at"
     list_select_related = ["uploaded_by"]
@@ -92,6 +92,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "chunk_count",
         "duration",
         "rows_per_second",
+        "error_code",
         "error_message",
         "sha256",
         "size_bytes",
@@ -243,3 +244,20 @@ class DeadLetterAdmin(admin.ModelAdmin):
     def has_retry_permission(self, request):
         # Same rule as the API (`POST /api/queue/dlq/{id}/retry` is ADMIN only).
         return request.user.is_superuser
+
+
+@admin.register(TaskDelivery)
+class TaskDeliveryAdmin(admin.ModelAdmin):
+    """Split and chunk messages being worked on. `deliveries` above 1: earlier deliveries died
+    with their worker; at INGESTION_MAX_WORKER_CRASHES + 1 the message stops being run."""
+
+    list_display = ["task_id", "task_name", "deliveries", "first_started_at", "last_started_at"]
+    ordering = ["-deliveries", "-last_started_at"]
+    readonly_fields = list_display
+    fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

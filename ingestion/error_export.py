@@ -1,4 +1,5 @@
-"""Row errors of a job as a CSV (streamed) or xlsx download."""
+"""Row errors of a job as a CSV (streamed) or xlsx download. Every cell follows the product's
+formula-escaping rule (techsupport/spreadsheets.py): values come from uploaded files."""
 
 import csv
 import tempfile
@@ -7,6 +8,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
 
 from ingestion.models import ImportJob
+from techsupport.spreadsheets import csv_row, xlsx_row
 
 HEADER = ["row", "column", "value", "message"]
 
@@ -16,15 +18,8 @@ class _Echo:
         return value
 
 
-def _safe_cell(value: str) -> str:
-    """Values came from an uploaded file: never let a spreadsheet read one back as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _rows(errors):
-    for error in errors.values_list("row_no", "column", "value", "message").iterator(chunk_size=2000):
-        row_no, column, value, message = error
-        yield [row_no, column, _safe_cell(value), message]
+    yield from errors.values_list("row_no", "column", "value", "message").iterator(chunk_size=2000)
 
 
 def errors_csv_response(job: ImportJob, errors) -> StreamingHttpResponse:
@@ -33,7 +28,7 @@ def errors_csv_response(job: ImportJob, errors) -> StreamingHttpResponse:
     def lines():
         yield writer.writerow(HEADER)
         for row in _rows(errors):
-            yield writer.writerow(row)
+            yield writer.writerow(csv_row(row))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.id}-errors.csv"'
@@ -45,7 +40,7 @@ def errors_xlsx_response(job: ImportJob, errors) -> FileResponse:
     sheet = workbook.create_sheet("errors")
     sheet.append(HEADER)
     for row in _rows(errors):
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     # write_only keeps rows out of memory; the file is spooled to disk, not held in RAM.
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it after sending
     workbook.save(spool)

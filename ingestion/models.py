@@ -28,7 +28,9 @@ class ImportJob(models.Model):
 
     `total` is the number of non-blank data rows the split has enqueued so far; `chunk_count` stays
     NULL until the split has enqueued the last chunk, so "finished" is
-    `chunk_count IS NOT NULL AND processed + failed = total`.
+    `chunk_count IS NOT NULL AND processed + failed = total`. `rows_bound` (the sheet's height
+    less its header, known before the first chunk) never falls below the final total, so progress
+    measured against it while the split runs never goes backwards.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -48,6 +50,10 @@ class ImportJob(models.Model):
     # the exactly-once keys).
     chunk_size = models.PositiveIntegerField(default=1000)
     error_message = models.TextField(blank=True, default="")
+    # Why a failed job failed, for clients to switch on: `missing_columns`, `empty_sheet`,
+    # `too_many_rows`, `sheet_too_wide`, `sheet_too_large`, `unreadable_workbook`, `worker_crashed`...
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    rows_bound = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -59,13 +65,20 @@ class ImportJob(models.Model):
         return f"{self.filename} ({self.status})"
 
     @property
+    def total_final(self) -> bool:
+        """Whether `total` can still grow (the split is still enqueuing chunks)."""
+        return self.chunk_count is not None or self.status in FINISHED_STATUSES
+
+    @property
     def progress(self) -> float:
-        """0..100; 100 once finished (a failed job has nothing left to do)."""
+        """0..100, never decreasing; 100 once finished (a failed job has nothing left to do).
+        While the split runs it is measured against `rows_bound`, which the total never exceeds."""
         if self.status in FINISHED_STATUSES:
             return 100.0
-        if not self.total:
+        denominator = self.total if self.total_final else max(self.total, self.rows_bound or 0)
+        if not denominator:
             return 0.0
-        return round(min(100.0, 100.0 * (self.processed + self.failed) / self.total), 2)
+        return round(min(100.0, 100.0 * (self.processed + self.failed) / denominator), 2)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -149,3 +162,19 @@ class DeadLetter(models.Model):
     def first_row_no(self) -> int | None:
         args = self.payload.get("args") or []
         return args[2] if len(args) > 2 else None
+
+
+class TaskDelivery(models.Model):
+    """A split or chunk message being worked on: inserted (or incremented) in its own committed
+    transaction when a delivery starts, deleted when that delivery ends in Python — returning,
+    raising or retrying. A row that survives means the process died mid-task (killed, out of
+    memory, a native crash); `deliveries` counts how many times in a row that happened."""
+
+    task_id = models.CharField(primary_key=True, max_length=255)
+    task_name = models.CharField(max_length=200)
+    deliveries = models.PositiveIntegerField(default=1)
+    first_started_at = models.DateTimeField(auto_now_add=True)
+    last_started_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.task_name} {self.task_id} x{self.deliveries}"

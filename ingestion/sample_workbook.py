@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from openpyxl import Workbook
 
+from techsupport.spreadsheets import safe_cell
 from tickets.states import ClientType, TicketStatus
 
 HEADER = [
@@ -115,7 +116,7 @@ def write_sample_workbook(
     sheet.append(HEADER)
     invalid = 0
     for row, valid in sample_rows(rows, invalid_ratio=invalid_ratio, seed=seed):
-        sheet.append(row)
+        sheet.append([safe_cell(value) for value in row])
         invalid += not valid
         if on_row:
             on_row()

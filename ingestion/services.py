@@ -20,14 +20,14 @@ from datetime import datetime, timedelta
 import structlog
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
 
-from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportJobStatus, ImportRowError
+from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportJobStatus, ImportRowError, TaskDelivery
 from ingestion.ticket_rows import (
     COLUMN_KEYS,
     TICKET_ID,
@@ -37,7 +37,8 @@ from ingestion.ticket_rows import (
     sheet_row_to_wire,
     validate_row,
 )
-from ingestion.xlsx_reader import FirstSheet, WorkbookError, inspect_xlsx
+from ingestion.xlsx_prescan import SheetLimits, open_first_sheet
+from ingestion.xlsx_reader import WorkbookError, inspect_xlsx
 from techsupport import metrics
 from techsupport.exceptions import PayloadTooLarge, UnsupportedMedia
 from techsupport.mongo import get_db
@@ -77,7 +78,7 @@ def import_job_create(*, file, filename: str | None, uploaded_by=None, chunk_siz
     try:
         inspect_xlsx(file, max_uncompressed_bytes=settings.INGESTION_MAX_UNCOMPRESSED_MB * MB)
     except WorkbookError as exc:
-        if exc.code == "uncompressed_too_large":
+        if exc.code in ("uncompressed_too_large", "too_many_parts"):
             raise PayloadTooLarge(exc.message, code=exc.code) from exc
         raise UnsupportedMedia(exc.message, code=exc.code) from exc
 
@@ -166,107 +167,113 @@ def _local_copy(stored_name: str) -> Iterator[str]:
         yield copy.name
 
 
-def import_job_fail(*, job_id, message: str) -> None:
-    """Ends a job as `failed` (unless it already finished)."""
+def import_job_fail(*, job_id, message: str, code: str) -> None:
+    """Ends a job as `failed` with a reason and a stable code (unless it already finished)."""
     ImportJob.objects.filter(pk=job_id).exclude(
         status__in=[ImportJobStatus.COMPLETED, ImportJobStatus.COMPLETED_WITH_ERRORS]
-    ).update(status=ImportJobStatus.FAILED, error_message=message[:2000], finished_at=timezone.now())
-    logger.warning("import_job_failed", job_id=str(job_id), reason=message)
+    ).update(
+        status=ImportJobStatus.FAILED, error_message=message[:2000], error_code=code[:64], finished_at=timezone.now()
+    )
+    logger.warning("import_job_failed", job_id=str(job_id), code=code, reason=message)
+
+
+def _sheet_limits() -> SheetLimits:
+    return SheetLimits(
+        max_rows=settings.INGESTION_MAX_ROWS,
+        max_columns=settings.INGESTION_MAX_COLUMNS,
+        max_cells=settings.INGESTION_MAX_CELLS,
+    )
 
 
 def import_job_split(*, job_id, resume: bool = False) -> None:
-    """Streams the first sheet, checks the header and enqueues one chunk task per `chunk_size`
-    rows. Safe to run again (a redelivered split): chunk numbers and `total` are deterministic
-    and already counted chunks are skipped by the chunk task. `resume` runs it again for a job
-    whose split already finished and enqueues only the chunks never counted.
+    """Bounds and reads the first sheet, checks the header and enqueues one chunk task per
+    `chunk_size` rows. Safe to run again (a redelivered split): chunk numbers and `total` are
+    deterministic and already counted chunks are skipped by the chunk task. `resume` runs it
+    again for a job whose split already finished and enqueues only the chunks never counted.
+
+    A workbook over a limit (ingestion/xlsx_prescan.py), unreadable, empty or without the
+    required columns fails the job with `error_code` and `error_message`, before any chunk.
 
     Duplicate ticket ids inside one file: the first occurrence is kept, each later one becomes a
     row error naming the first row (the split sees the whole file, so it is the one to know)."""
-    from ingestion.tasks import import_chunk_task
-
     job = ImportJob.objects.get(pk=job_id)
     if job.status in (ImportJobStatus.COMPLETED, ImportJobStatus.COMPLETED_WITH_ERRORS, ImportJobStatus.FAILED):
         return
     if job.chunk_count is not None and not resume:
         return  # split already finished; its chunks are queued or counted
-    chunk_size = job.chunk_size
     counted = set(ImportChunk.objects.filter(job=job).values_list("chunk_no", flat=True)) if resume else set()
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJobStatus.PROCESSING, started_at=job.started_at or timezone.now()
     )
-
-    with _local_copy(job.stored_name) as path:
-        try:
-            sheet = FirstSheet(path)
-        except WorkbookError as exc:
-            import_job_fail(job_id=job.pk, message=exc.message)
-            return
-        try:
-            if sheet.height - 1 > settings.INGESTION_MAX_ROWS:
-                import_job_fail(
-                    job_id=job.pk,
-                    message=f"The sheet has {sheet.height - 1} data rows, over the limit of "
-                    f"{settings.INGESTION_MAX_ROWS}.",
-                )
-                return
-            rows = sheet.rows()
-            header = next(rows, None)
-            if header is None:
-                import_job_fail(job_id=job.pk, message="The first sheet is empty: it needs a header row.")
-                return
-            try:
-                positions = map_header(header[1])
-            except HeaderError as exc:
-                import_job_fail(job_id=job.pk, message=str(exc))
-                return
-
-            chunk_no, total = 0, 0
-            buffer: list = []
-            first_row_no = None
-            duplicates: dict[str, int] = {}
-            seen: dict[str, int] = {}
-
-            def flush():
-                nonlocal chunk_no, buffer, duplicates, first_row_no
-                # `total` first, so processed + failed never exceeds it. Never lowered: a resumed
-                # or redelivered split passes through smaller running totals, and a job whose
-                # split had finished would look done at one of them while chunks are still due.
-                ImportJob.objects.filter(pk=job.pk).update(total=Greatest("total", Value(total)))
-                if chunk_no not in counted:
-                    import_chunk_task.delay(str(job.pk), chunk_no, first_row_no, buffer, duplicates or None)
-                chunk_no += 1
-                buffer, duplicates, first_row_no = [], {}, None
-
-            for row_no, values in rows:
-                wire = sheet_row_to_wire(values, positions)
-                if first_row_no is None:
-                    first_row_no = row_no
-                buffer.append(wire)
-                if wire is not None:
-                    total += 1
-                    # Only UUIDs: repeated garbage is already rejected as "not a UUID".
-                    key = canonical_uuid(wire[TICKET_ID])
-                    if key is not None:
-                        if key in seen:
-                            duplicates[str(row_no)] = seen[key]
-                        else:
-                            seen[key] = row_no
-                if len(buffer) >= chunk_size:
-                    flush()
-            if buffer:
-                flush()
-        except WorkbookError as exc:
-            import_job_fail(job_id=job.pk, message=exc.message)
-            return
-        finally:
-            sheet.close()
-
+    try:
+        with (
+            _local_copy(job.stored_name) as path,
+            open_first_sheet(path, _sheet_limits(), temp_dir=settings.FILE_UPLOAD_TEMP_DIR) as sheet,
+        ):
+            # Before the first chunk: the height bounds the total, so progress can use it.
+            ImportJob.objects.filter(pk=job.pk).update(rows_bound=max(0, sheet.height - 1))
+            total, chunks = _split_rows(job, sheet, counted)
+    except WorkbookError as exc:
+        import_job_fail(job_id=job.pk, message=exc.message, code=exc.code)
+        return
     with transaction.atomic():
-        ImportJob.objects.filter(pk=job.pk).update(total=total, chunk_count=chunk_no)
+        ImportJob.objects.filter(pk=job.pk).update(total=total, chunk_count=chunks)
         _finish_if_done(job.pk)
     logger.info(
-        "import_job_split", job_id=str(job.pk), total=total, chunks=chunk_no, resumed=len(counted) if resume else None
+        "import_job_split", job_id=str(job.pk), total=total, chunks=chunks, resumed=len(counted) if resume else None
     )
+
+
+def _split_rows(job: ImportJob, sheet, counted: set[int]) -> tuple[int, int]:
+    """Enqueues the sheet's rows in chunks; returns (total rows, chunks). Raises WorkbookError
+    when the sheet is empty or its header lacks a column."""
+    from ingestion.tasks import import_chunk_task
+
+    rows = sheet.rows()
+    header = next(rows, None)
+    if header is None:
+        raise WorkbookError("The first sheet is empty: it needs a header row.", "empty_sheet")
+    try:
+        positions = map_header(header[1])
+    except HeaderError as exc:
+        raise WorkbookError(str(exc), exc.code) from exc
+
+    chunk_no, total, chunk_size = 0, 0, job.chunk_size
+    buffer: list = []
+    first_row_no = None
+    duplicates: dict[str, int] = {}
+    seen: dict[str, int] = {}
+
+    def flush():
+        nonlocal chunk_no, buffer, duplicates, first_row_no
+        # `total` first, so processed + failed never exceeds it. Never lowered: a resumed
+        # or redelivered split passes through smaller running totals, and a job whose
+        # split had finished would look done at one of them while chunks are still due.
+        ImportJob.objects.filter(pk=job.pk).update(total=Greatest("total", Value(total)))
+        if chunk_no not in counted:
+            import_chunk_task.delay(str(job.pk), chunk_no, first_row_no, buffer, duplicates or None)
+        chunk_no += 1
+        buffer, duplicates, first_row_no = [], {}, None
+
+    for row_no, values in rows:
+        wire = sheet_row_to_wire(values, positions)
+        if first_row_no is None:
+            first_row_no = row_no
+        buffer.append(wire)
+        if wire is not None:
+            total += 1
+            # Only UUIDs: repeated garbage is already rejected as "not a UUID".
+            key = canonical_uuid(wire[TICKET_ID])
+            if key is not None:
+                if key in seen:
+                    duplicates[str(row_no)] = seen[key]
+                else:
+                    seen[key] = row_no
+        if len(buffer) >= chunk_size:
+            flush()
+    if buffer:
+        flush()
+    return total, chunk_no
 
 
 # --- Chunks ------------------------------------------------------------------------------
@@ -526,3 +533,36 @@ def dead_letter_retry(*, dead_letter: DeadLetter) -> DeadLetter:
     transaction.on_commit(enqueue)
     logger.info("dead_letter_retry", dead_letter_id=str(dead_letter.pk), job_id=str(dead_letter.job_id))
     return dead_letter
+
+
+# --- Deliveries that kill their worker ----------------------------------------------------
+
+
+def task_delivery_begin(*, task_id: str, task_name: str) -> int:
+    """Records that a delivery of `task_id` starts, committed at once (outside any caller's
+    transaction in a worker), and returns how many deliveries started without ending — this one
+    included. Above 1, the earlier ones died with their process. One upsert (PostgreSQL and
+    SQLite both have ON CONFLICT ... RETURNING): it runs before every chunk."""
+    table = connection.ops.quote_name(TaskDelivery._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (task_id, task_name, deliveries, first_started_at, last_started_at) "  # noqa: S608
+            "VALUES (%s, %s, 1, %s, %s) ON CONFLICT (task_id) DO UPDATE "
+            f"SET deliveries = {table}.deliveries + 1, last_started_at = excluded.last_started_at "
+            "RETURNING deliveries",
+            [task_id, task_name[:200], now, now],
+        )
+        return cursor.fetchone()[0]
+
+
+def task_delivery_end(*, task_id: str) -> None:
+    """The delivery ended in Python (returned, raised or is retrying): its process survived."""
+    TaskDelivery.objects.filter(pk=task_id).delete()
+
+
+def worker_crash_message(deliveries: int) -> str:
+    return (
+        f"The worker processing it died {deliveries - 1} times (killed, out of memory or crashed), "
+        "so it was not run again."
+    )

@@ -48,7 +48,11 @@ _STATUSES = {value.upper(): value for value in TicketStatus.values}
 
 
 class HeaderError(Exception):
-    pass
+    """The header row cannot be mapped. `code`: `missing_columns` or `duplicate_columns`."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 def map_header(cells: list) -> list[int]:
@@ -69,9 +73,11 @@ def map_header(cells: list) -> list[int]:
     if missing:
         names = ", ".join(missing)
         noun = "column" if len(missing) == 1 else "columns"
-        raise HeaderError(f"The first row is missing the required {noun}: {names}.")
+        raise HeaderError(f"The first row is missing the required {noun}: {names}.", "missing_columns")
     if repeated:
-        raise HeaderError(f"The first row names a column twice: {', '.join(sorted(set(repeated)))}.")
+        raise HeaderError(
+            f"The first row names a column twice: {', '.join(sorted(set(repeated)))}.", "duplicate_columns"
+        )
     return [found[index] for index in range(len(COLUMNS))]
 
 

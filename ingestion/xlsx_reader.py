@@ -4,7 +4,8 @@ The reader is python-calamine (Rust): ~10x faster than openpyxl's read-only mode
 of holding the first sheet in memory (~0.85 KB per 8-column row). See
 docs/adr/0003-xlsx-reader.md for the measurements. It returns cached cell values only: formulas
 are never evaluated and a formula's text is never taken as a value (a formula cell without a
-cached result reads as empty).
+cached result reads as empty). calamine is only ever given a workbook that
+`ingestion.xlsx_prescan` has bounded (`open_first_sheet` there).
 """
 
 import zipfile
@@ -19,6 +20,11 @@ WORKBOOK_PART = "xl/workbook.xml"
 # Where an .xlsm keeps its macros. The reader never runs them, but the contract takes .xlsx only,
 # and a macro-enabled file should not sit in storage where an operator might open it.
 MACRO_PART = "xl/vbaProject.bin"
+# A workbook has a dozen parts, a few hundred with many sheets or pictures. zipfile builds an
+# object per member of the central directory (~0.5 KB each), so the directory is bounded before
+# zipfile reads it: 50 MB of tiny entries would otherwise cost the API process half a GB.
+MAX_ZIP_MEMBERS = 10_000
+MAX_CENTRAL_DIRECTORY_BYTES = 4 * 1024 * 1024
 
 
 class WorkbookError(Exception):
@@ -35,6 +41,27 @@ class ZipFacts:
     uncompressed_bytes: int
 
 
+def check_zip_directory(file: IO[bytes]) -> None:
+    """Refuses (`too_many_parts`) a zip whose central directory declares more than
+    MAX_ZIP_MEMBERS members or MAX_CENTRAL_DIRECTORY_BYTES, reading only its end record.
+    Leaves the file position at 0."""
+    try:
+        end_record = zipfile._EndRecData(file)  # the stdlib's own reader of that record (zip64 too)
+    except OSError:
+        end_record = None
+    finally:
+        file.seek(0)
+    if end_record is None:
+        raise WorkbookError("The file is not an xlsx workbook.", "not_xlsx")
+    members, size = end_record[zipfile._ECD_ENTRIES_TOTAL], end_record[zipfile._ECD_SIZE]
+    if members > MAX_ZIP_MEMBERS or size > MAX_CENTRAL_DIRECTORY_BYTES:
+        raise WorkbookError(
+            f"The workbook's zip directory lists {members} parts in {size // 1024} KB, over the limit of "
+            f"{MAX_ZIP_MEMBERS} parts or {MAX_CENTRAL_DIRECTORY_BYTES // (1024 * 1024)} MB.",
+            "too_many_parts",
+        )
+
+
 def inspect_xlsx(file: IO[bytes], *, max_uncompressed_bytes: int) -> ZipFacts:
     """Checks that `file` is really an xlsx (zip signature and the workbook part in the zip
     listing — the extension proves nothing) and that its declared uncompressed size is under the
@@ -45,6 +72,7 @@ def inspect_xlsx(file: IO[bytes], *, max_uncompressed_bytes: int) -> ZipFacts:
     file.seek(0)
     if signature != ZIP_SIGNATURE:
         raise WorkbookError("The file is not an xlsx workbook.", "not_xlsx")
+    check_zip_directory(file)
     try:
         with zipfile.ZipFile(file) as archive:
             members = archive.infolist()

@@ -1,5 +1,6 @@
 """Report rows → CSV, an aligned text table, JSON or an xlsx workbook, for the API's
-`?format=csv` and `manage.py generate_report`. Only the report's flat columns are exported."""
+`?format=csv` and `manage.py generate_report`. Only the report's flat columns are exported.
+CSV and xlsx cells follow the product's one formula-escaping rule (techsupport/spreadsheets.py)."""
 
 import csv
 import io
@@ -7,6 +8,7 @@ import json
 from datetime import date, datetime
 
 from reports.pipelines import ReportFilters
+from techsupport.spreadsheets import safe_cell, xlsx_row
 
 
 def _cell(value) -> str:
@@ -24,7 +26,8 @@ def rows_to_csv(columns: tuple[str, ...], rows: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(column)) for column in columns])
+        # Escaped before formatting: text is escaped, a negative number stays a number.
+        writer.writerow([_cell(safe_cell(row.get(column))) for column in columns])
     return buffer.getvalue()
 
 
@@ -57,9 +60,9 @@ def rows_to_xlsx(columns: tuple[str, ...], rows: list[dict], *, title: str) -> b
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
-    sheet.append(list(columns))
+    sheet.append(xlsx_row(sheet, columns))
     for row in rows:
-        sheet.append([_xlsx_cell(row.get(column)) for column in columns])
+        sheet.append(xlsx_row(sheet, (_xlsx_cell(row.get(column)) for column in columns)))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

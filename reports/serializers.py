@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from ingestion.serializers import ImportJobStatusOutput
 from reports.pipelines import ReportFilters
 from reports.selectors import DEFAULT_TOP_AGENTS_LIMIT
 from techsupport.validation import parse_range
@@ -65,20 +66,6 @@ class SlaComplianceRow(serializers.Serializer):
     )
 
 
-class LastProcessRow(serializers.Serializer):
-    processId = serializers.UUIDField()  # noqa: N815
-    filename = serializers.CharField()
-    status = serializers.CharField()
-    total = serializers.IntegerField()
-    processed = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    progress = serializers.FloatField()
-    startedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
-    finishedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
-    createdAt = serializers.DateTimeField()  # noqa: N815
-    errors = serializers.ListField(child=serializers.DictField())
-
-
 # The documented row shape of each report (OpenAPI only; selectors shape the rows).
 ROW_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "avg-resolution": AvgResolutionRow,
@@ -86,5 +73,5 @@ ROW_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "top-agents": TopAgentRow,
     "weekly-status": WeeklyStatusRow,
     "sla-compliance": SlaComplianceRow,
-    "last-processes": LastProcessRow,
+    "last-processes": ImportJobStatusOutput,
 }

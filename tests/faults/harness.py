@@ -175,14 +175,18 @@ def _answers(url: str) -> bool:
         return False
 
 
-def start_worker(env: dict, *, queues: str = "ingestion", log: Path | None = None) -> subprocess.Popen:
-    """A Celery worker process (solo pool: one task at a time, in the worker process itself, so
-    SIGKILL of this pid kills the task mid-flight)."""
+def start_worker(
+    env: dict, *, queues: str = "ingestion", log: Path | None = None, pool: str = "solo", include: str = ""
+) -> subprocess.Popen:
+    """A Celery worker process. The solo pool runs one task at a time in the worker process
+    itself, so SIGKILL of this pid kills the task mid-flight; with `pool="prefork"` a task that
+    kills its own process kills a child, which the worker replaces. `include`: extra task modules."""
     out = open(log or os.devnull, "ab")  # noqa: SIM115 - owned by the process
     return subprocess.Popen(
         [
-            *(str(BIN / "celery"), "-A", "config", "worker", "--queues", queues, "--concurrency", "1", "-P", "solo"),
+            *(str(BIN / "celery"), "-A", "config", "worker", "--queues", queues, "--concurrency", "1", "-P", pool),
             *("--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"),
+            *(("--include", include) if include else ()),
         ],
         cwd=ROOT,
         env=env,

@@ -223,3 +223,14 @@ def test_a_file_over_the_limit_is_refused_on_the_form(supervisor_web, settings):
 
     assert "[file_too_large]" in response.content.decode()
     assert not ImportJob.objects.exists()
+def test_task_delivery_changelist_shows_messages_that_killed_their_worker(admin_web):
+    from ingestion import services
+
+    for _ in range(3):
+        services.task_delivery_begin(task_id="poison-1", task_name="ingestion.tasks.import_split_task")
+
+    response = admin_web.get("/admin/ingestion/taskdelivery/")
+
+    assert response.status_code == 200
+    assert b"poison-1" in response.content
+    assert b'<td class="field-deliveries">3</td>' in response.content

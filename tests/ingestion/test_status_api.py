@@ -33,9 +33,12 @@ def test_status_shape_with_the_first_20_errors(admin_client, job_with_errors):
         "processed",
         "failed",
         "progress",
+        "totalFinal",
         "startedAt",
         "finishedAt",
         "createdAt",
+        "errorCode",
+        "errorMessage",
         "errors",
     }
     assert (body["processId"], body["filename"], body["status"]) == (
@@ -44,6 +47,7 @@ def test_status_shape_with_the_first_20_errors(admin_client, job_with_errors):
         "completed_with_errors",
     )
     assert (body["total"], body["processed"], body["failed"], body["progress"]) == (50, 24, 26, 100.0)
+    assert (body["totalFinal"], body["errorCode"], body["errorMessage"]) == (True, None, None)
     assert body["startedAt"].endswith("Z") and body["finishedAt"].endswith("Z")
     assert len(body["errors"]) == 20
     assert body["errors"][0] == {"row": 2, "column": "tipo_cliente", "message": "Must be one of VIP, NORMAL."}

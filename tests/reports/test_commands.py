@@ -1,3 +1,4 @@
+import csv
 import json
 
 import pytest
@@ -121,3 +122,34 @@ def test_last_processes_without_jobs(db):
 
     assert out == "Latest import processes\n\n(no rows)\n"
     assert err == ""
+
+
+# --- Formula injection -----------------------------------------------------------------------
+HOSTILE_NAME = "=10*10+cmd|' -C calc'!A0.xlsx"
+
+
+def test_last_processes_xlsx_writes_a_hostile_file_name_as_text(db, tmp_path):
+    from ingestion.models import ImportJob
+
+    ImportJob.objects.create(filename=HOSTILE_NAME, stored_name="s", sha256="0" * 64, total=3)
+    path = tmp_path / "last.xlsx"
+
+    run("last-processes", "--format", "xlsx", "--output", str(path))
+
+    sheet = load_workbook(path).active
+    header = [cell.value for cell in sheet[1]]
+    name = sheet.cell(row=2, column=header.index("filename") + 1)
+    total = sheet.cell(row=2, column=header.index("total") + 1)
+    assert (name.value, name.data_type) == ("'" + HOSTILE_NAME, "s")
+    assert (total.value, total.data_type) == (3, "n")
+
+
+def test_last_processes_csv_command_escapes_a_hostile_file_name(db):
+    from ingestion.models import ImportJob
+
+    ImportJob.objects.create(filename=HOSTILE_NAME, stored_name="s", sha256="0" * 64)
+
+    out, _ = run("last-processes", "--format", "csv")
+
+    row = next(csv.DictReader(out.splitlines()))
+    assert row["filename"] == "'" + HOSTILE_NAME

@@ -1,3 +1,5 @@
+import csv
+
 import pytest
 
 from tests.reports.factories import agent_id, insert_logs, log_doc
@@ -150,15 +152,32 @@ def test_last_processes_lists_the_ten_latest_jobs_in_the_file_status_shape(admin
         "processed",
         "failed",
         "progress",
+        "totalFinal",
         "startedAt",
         "finishedAt",
         "createdAt",
+        "errorCode",
+        "errorMessage",
         "errors",
     }
     assert data[0]["processId"] == str(jobs[10].pk)
 
     csv_text = admin_client.get("/api/reports/last-processes?format=csv").content.decode()
     assert csv_text.splitlines()[0] == (
-        "processId,filename,status,total,processed,failed,progress,startedAt,finishedAt,createdAt"
+        "processId,filename,status,total,processed,failed,progress,totalFinal,startedAt,finishedAt,createdAt,"
+        "errorCode,errorMessage"
     )
     assert csv_text.splitlines()[1].startswith(f"{jobs[10].pk},f10.xlsx,pending,10,10,0,")
+
+
+def test_last_processes_csv_escapes_a_hostile_file_name(admin_client):
+    from ingestion.models import ImportJob
+
+    hostile = "=10*10+cmd|' -C calc'!A0.xlsx"
+    ImportJob.objects.create(filename=hostile, stored_name="s", sha256="0" * 64)
+    ImportJob.objects.filter(filename=hostile).update(error_message="-bad", error_code="x", status="failed")
+
+    response = admin_client.get("/api/reports/last-processes?format=csv")
+
+    rows = list(csv.DictReader(response.content.decode().splitlines()))
+    assert (rows[0]["filename"], rows[0]["errorMessage"], rows[0]["total"]) == ("'" + hostile, "'-bad", "0")

@@ -21,7 +21,7 @@ _WORKBOOK = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="tickets" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    '<sheets><sheet name="tickets" sheetId="1" r:id="rId1"/>{more}</sheets></workbook>'
 )
 
 
@@ -98,13 +98,15 @@ def minimal_xlsx(
     shared_strings: str | None = None,
     macro: bool = False,
     extra_members: dict[str, bytes] | None = None,
+    more_sheets: int = 0,
 ) -> bytes:
     buffer = io.BytesIO()
     main = XLSM_CONTENT_TYPE if macro else XLSX_CONTENT_TYPE
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", _content_types(main, shared_strings is not None, macro))
         archive.writestr("_rels/.rels", _RELS)
-        archive.writestr("xl/workbook.xml", _WORKBOOK)
+        more = "".join(f'<sheet name="s{n}" sheetId="{n}" r:id="rId1"/>' for n in range(2, more_sheets + 2))
+        archive.writestr("xl/workbook.xml", _WORKBOOK.format(more=more))
         archive.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(shared_strings is not None))
         archive.writestr("xl/worksheets/sheet1.xml", sheet)
         if shared_strings is not None:
@@ -154,3 +156,33 @@ def header_and_rows(rows: list[list], header: list | None = None) -> list[list]:
     from tests.ingestion.workbooks import HEADER
 
     return [header if header is not None else HEADER, *rows]
+
+
+# --- Poison sheets: tiny files whose cell positions ask the reader for a huge grid -----------
+
+SPREADSHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def header_row_xml() -> str:
+    from tests.ingestion.workbooks import HEADER
+
+    return '<row r="1">' + "".join(cell_xml(f"{_column(c)}1", name) for c, name in enumerate(HEADER)) + "</row>"
+
+
+def poison_sheet(rows: str, *, preamble: str = "", after: str = "", root: str = "worksheet") -> str:
+    """A sheet with the contract's header in row 1, then `rows` (raw XML) in `<sheetData>`."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><{root} xmlns="{SPREADSHEET_NS}">'
+        f"{preamble}<sheetData>{header_row_xml()}{rows}</sheetData>{after}</{root}>"
+    )
+
+
+def shared_strings_xml(strings: list[str], *, unique_count: str | None = None) -> str:
+    count = str(len(strings)) if unique_count is None else unique_count
+    items = "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+    return f'<sst xmlns="{SPREADSHEET_NS}" count="{len(strings)}" uniqueCount="{count}">{items}</sst>'
+
+
+def many_members_xlsx(members: int) -> bytes:
+    """A valid workbook padded with `members` tiny extra parts."""
+    return minimal_xlsx(sheet_xml([["x"]]), extra_members={f"customXml/item{n}.xml": b"<a/>" for n in range(members)})

@@ -67,3 +67,15 @@ def test_every_operation_states_its_roles_and_error_shape(schema):
     assert register["description"].endswith("**Roles:** ADMIN")
     assert "403" in register["responses"]
     assert "403" not in schema["paths"]["/api/auth/login"]["post"]["responses"]
+
+
+def test_the_import_status_documents_its_failure_and_progress_fields(schema):
+    properties = schema["components"]["schemas"]["ImportJobStatusOutput"]["properties"]
+
+    assert properties["errorCode"]["nullable"] is True
+    assert "sheet_too_wide" in properties["errorCode"]["description"]
+    assert properties["errorMessage"]["nullable"] is True
+    assert properties["totalFinal"]["type"] == "boolean"
+    assert "never decreasing" in properties["progress"]["description"]
+    report = schema["components"]["schemas"]["ImportJobStatusOutputReport"]["properties"]["data"]
+    assert report["items"]["$ref"] == "#/components/schemas/ImportJobStatusOutput"
