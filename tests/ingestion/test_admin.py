@@ -223,6 +223,8 @@ def test_a_file_over_the_limit_is_refused_on_the_form(supervisor_web, settings):
 
     assert "[file_too_large]" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
 def test_task_delivery_changelist_shows_messages_that_killed_their_worker(admin_web):
     from ingestion import services
 
