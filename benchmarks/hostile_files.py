@@ -222,6 +222,9 @@ def main() -> int:
         ("poison: shared strings declaring uniqueCount=10^12", "poison_unique_count.xlsx", None),
         ("17.8 million non-empty cells all at A2 (374 MB of XML)", "poison_17m_cells_at_a2.xlsx", None),
     ]
+    from benchmarks.docstore import ensure_mongo_url
+
+    ensure_mongo_url("techsupport_hostile")  # every process with DATABASE_URL needs the document server
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",

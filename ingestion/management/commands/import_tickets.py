@@ -65,10 +65,12 @@ class Command(BaseCommand):
             bar.close()
         self._summary(job)
         if job.status == ImportJobStatus.FAILED:
-            raise CommandError(f"The import failed: {job.error_message}")
+            raise CommandError(f"The import failed: {job.error_message} ({job.error_code})")
 
     def _refresh_bar(self, bar, job: ImportJob) -> None:
-        bar.total = job.total or None
+        # While the split runs the total is only a floor: the bar counts against the sheet's height.
+        total = job.total if job.total_final else max(job.total, job.rows_bound or 0)
+        bar.total = total or None
         bar.n = job.processed + job.failed
         bar.refresh()
 
@@ -108,7 +110,7 @@ class Command(BaseCommand):
             f"  rows: {job.total} total, {job.processed} stored, {job.failed} rejected; {seconds:.2f} s, {rate}"
         )
         if job.error_message:
-            self.stdout.write(f"  error: {job.error_message}")
+            self.stdout.write(f"  error ({job.error_code or 'unknown'}): {job.error_message}")
         errors = list(job.row_errors.order_by("row_no", "id")[:ERRORS_SHOWN])
         for error in errors:
             column = f" {error.column}" if error.column else ""
