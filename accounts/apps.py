@@ -15,3 +15,9 @@ class AccountsConfig(AppConfig):
     def ready(self):
         # After every app: permissions of later apps exist only once their own post_migrate ran.
         post_migrate.connect(_sync_supervisors_group, dispatch_uid="accounts_supervisors_group")
+        from accounts.auth_state import signals_connect
+        from accounts.authentication import AccessTokenPrefetch
+        from techsupport.rate_limits import request_prefetch_register
+
+        signals_connect()
+        request_prefetch_register(AccessTokenPrefetch())
