@@ -1,21 +1,20 @@
 """The one list shape of the API: {"data": [...], "total": N, "page": P, "pageSize": S}."""
 
-import json
-
 from django.db import connections
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from techsupport.bounded_pages import page_and_count, planner_rows
 from techsupport.exceptions import ValidationFailed
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 # Far past any real list, and low enough that the offset fits the database's integer.
 MAX_PAGE = 10_000_000
-# `paginate_values` counts exactly up to this many rows (500 pages of 20), and beyond it takes
+# `paginate_values` counts exactly up to this many rows (50 pages of 20), and beyond it takes
 # PostgreSQL's planner estimate, said so by this response header: counting 400,000 matches
-# exactly read 400,000 index entries on every request (docs/adr, "Counts that don't scan").
-EXACT_COUNT_MAX = 10_000
+# exactly read 400,000 index entries on every request (docs/adr/0009-list-counts.md).
+EXACT_COUNT_MAX = 1_000
 TOTAL_ESTIMATED_HEADER = "X-Total-Estimated"
 
 
@@ -48,17 +47,27 @@ class StandardPagination(BasePagination):
         start = (self.page - 1) * self.page_size
         return list(queryset[start : start + self.page_size])
 
-    def paginate_values(self, queryset, request, columns: list[str]) -> list[tuple]:
-        """The page as value tuples of `columns`; `total` is exact up to EXACT_COUNT_MAX, and
-        beyond it an estimate (never below what the pages seen so far prove), flagged by the
-        X-Total-Estimated response header."""
+    def paginate_values(self, queryset, request, columns: list[str], branches: list | None = None) -> list[tuple]:
+        """The page as value tuples of `columns`. `total` is exact up to EXACT_COUNT_MAX rows;
+        beyond, PostgreSQL's estimate (never below what the requested page proves), flagged by
+        the X-Total-Estimated response header. On PostgreSQL, count and page are one statement
+        (techsupport/bounded_pages.py), over `branches` when given: disjoint querysets whose union
+        is `queryset`, each served by an index in order."""
         self.page, self.page_size = page_params(request)
-        self.total, self.total_exact = count_bounded(queryset, EXACT_COUNT_MAX)
         start = (self.page - 1) * self.page_size
-        rows = list(queryset.values_list(*columns)[start : start + self.page_size])
+        page = None
+        if connections[queryset.db].vendor == "postgresql":
+            page = page_and_count(branches or [queryset], columns, start, self.page_size, EXACT_COUNT_MAX)
+        if page is None:
+            rows = list(queryset.values_list(*columns)[start : start + self.page_size])
+            self.total, self.total_exact = queryset.count(), True
+            return rows
+        self.total_exact = page.seen <= EXACT_COUNT_MAX
+        self.total = page.seen
         if not self.total_exact:
-            self.total = max(self.total, start + len(rows))
-        return rows
+            estimate = planner_rows(page.sql, page.params, queryset.db)
+            self.total = max(estimate, page.seen, start + len(page.rows))
+        return page.rows
 
     def get_paginated_response(self, data):
         response = Response({"data": data, "total": self.total, "page": self.page, "pageSize": self.page_size})
@@ -93,27 +102,3 @@ class StandardPagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
             },
         ]
-
-
-def count_bounded(queryset, bound: int) -> tuple[int, bool]:
-    """(count, exact): the exact count when it is at most `bound` (a count under LIMIT bound + 1,
-    so it reads at most that many rows), else PostgreSQL's estimate of the whole count — at least
-    bound + 1 — and False. Other databases count exactly."""
-    queryset = queryset.order_by()
-    if connections[queryset.db].vendor != "postgresql":
-        return queryset.count(), True
-    seen = queryset[: bound + 1].count()
-    if seen <= bound:
-        return seen, True
-    return max(planner_rows(queryset), seen), False
-
-
-def planner_rows(queryset) -> int:
-    """PostgreSQL's estimate of the rows `queryset` returns (EXPLAIN: planning only, no scan)."""
-    sql, params = queryset.values("pk").query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])

@@ -12,7 +12,11 @@ def redis_client():
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return None
-    return backend._cache.get_client(write=True)
+    # get_client() builds a new client object per call (~90 µs); one per backend instance serves.
+    client = backend.__dict__.get("_raw_redis_client")
+    if client is None:
+        client = backend.__dict__["_raw_redis_client"] = backend._cache.get_client(write=True)
+    return client
 
 
 def cache_key(key: str) -> str:

@@ -102,8 +102,8 @@ TOTAL_ESTIMATED = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     response=[200],
-    description="`true` when `total` is PostgreSQL's estimate: lists of more than 10,000 tickets are counted "
-    "exactly only up to 10,000. Absent when `total` is exact.",
+    description="`true` when `total` is PostgreSQL's estimate: lists of more than 1,000 tickets are counted "
+    "exactly only up to 1,000. Absent when `total` is exact.",
 )
 # The list's rows go from value tuples straight to TicketOutput's shape (same fields, same bytes).
 TICKET_ROWS = SerializerRows(TicketOutput)
@@ -156,7 +156,8 @@ class TicketListView(APIView):
         now = timezone.now()
         paginator = StandardPagination()
         tickets = selectors.ticket_list(now=now, **filters.validated_data)
-        rows = paginator.paginate_values(tickets, request, TICKET_ROWS.columns)
+        branches = selectors.ticket_list_branches(now=now, **filters.validated_data)
+        rows = paginator.paginate_values(tickets, request, TICKET_ROWS.columns, branches)
         return paginator.get_paginated_response(TICKET_ROWS.data(rows, {"now": now}))
 
     @extend_schema(request=TicketCreateInput, responses={201: TicketOutput}, parameters=[ETAG])
