@@ -181,7 +181,7 @@ def start_server(env: dict, log: Path) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback server
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return server
         except OSError:
@@ -202,7 +202,16 @@ def stop_server(server: subprocess.Popen) -> None:
 # --- wrk ------------------------------------------------------------------------------------
 def wrk(url: str, *, token: str | None, connections: int, seconds: float, script: Path) -> dict:
     threads = min(2, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script)]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+    ]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     before = os.times()
@@ -221,9 +230,9 @@ def measured(master: int, url: str, token: str | None, args, script: Path) -> di
     result = wrk(url, token=token, connections=args.connections, seconds=args.seconds, script=script)
     cpu = CpuSample(master).since(before)
     requests = max(result["requests"], 1)
-    result["cpu_ms"] = {
-        name: cpu[name] / TICKS * 1000 / requests for name in ("gunicorn", "postgres", "redis")
-    } | {"wrk": result["wrk_cpu_s"] * 1000 / requests}
+    result["cpu_ms"] = {name: cpu[name] / TICKS * 1000 / requests for name in ("gunicorn", "postgres", "redis")} | {
+        "wrk": result["wrk_cpu_s"] * 1000 / requests
+    }
     result["worker_boots"] = cpu["worker_boots"]
     return result
 
@@ -241,9 +250,7 @@ def cases(seed: dict) -> list[tuple[str, str]]:
         "from/to": window,
         "slaBreached": "slaBreached=true",
     }
-    return [
-        (f"{name}, page {page}", f"{query}&page={page}") for name, query in filters.items() for page in (1, 500)
-    ]
+    return [(f"{name}, page {page}", f"{query}&page={page}") for name, query in filters.items() for page in (1, 500)]
 
 
 def machine() -> str:
@@ -256,7 +263,7 @@ def machine() -> str:
     with psycopg.connect(f"{tickets_api.BENCH_PG}/postgres") as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
         settings = {
-            name: conn.execute(f"SHOW {name}").fetchone()[0]  # noqa: S608 - fixed names
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
             for name in ("shared_buffers", "work_mem", "effective_cache_size", "max_parallel_workers_per_gather")
         }
     return (
@@ -309,7 +316,10 @@ def main() -> None:
             health = measured(server.pid, f"{base}/health", None, args, script)
             case = measured(server.pid, f"{base}/api/tickets?{query}", seed["token"], args, script)
             lone = wrk(
-                f"{base}/api/tickets?{query}", token=seed["token"], connections=1, seconds=args.lone_seconds,
+                f"{base}/api/tickets?{query}",
+                token=seed["token"],
+                connections=1,
+                seconds=args.lone_seconds,
                 script=script,
             )
             case["lone_p50_ms"], case["lone_p95_ms"] = lone["p50_us"] / 1000, lone["p95_us"] / 1000
@@ -328,8 +338,10 @@ def main() -> None:
     }
     print(f"\nMachine: {machine()}")
     print(f"Date: {datetime.now(UTC).isoformat(timespec='seconds')}; {seed['tickets']:,} tickets")
-    print(f"Load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
-          f"after: {' '.join(f'{x:.2f}' for x in load_after)}")
+    print(
+        f"Load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after: {' '.join(f'{x:.2f}' for x in load_after)}"
+    )
     print(f"wrk: {args.connections} connections, {args.seconds:g} s per run; /health before every case")
     print(
         f"/health CPU ms per request (mean of its runs): gunicorn {health_cpu['gunicorn']:.2f}, "

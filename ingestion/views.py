@@ -18,6 +18,7 @@ from ingestion.serializers import (
     UploadInput,
     UploadOutput,
 )
+from ingestion.upload_handler import StoredUploadHandler, storage_directory
 from techsupport.exceptions import NotFound, ServiceUnavailable
 from techsupport.pagination import StandardPagination
 from techsupport.permissions import IsAdmin, IsAdminOrSupervisor
@@ -40,6 +41,9 @@ class FileUploadView(APIView):
         responses={202: UploadOutput},
     )
     def post(self, request):
+        if storage_directory() is not None:
+            # Before the body is read: stream it into storage, hashed on the way.
+            request._request.upload_handlers = [StoredUploadHandler(request._request)]
         data = UploadInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

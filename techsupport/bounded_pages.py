@@ -16,8 +16,9 @@ counts past the bound is kept per process for ESTIMATE_SECONDS (it is an estimat
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 from django.db import connections
@@ -97,36 +98,77 @@ def _ids_sql(branches: list) -> tuple | None:
     return (lambda limit: template.replace(f"LIMIT {_LIMIT_MARK}", f"LIMIT {int(limit)}")), params
 
 
-def page_and_count(branches: list, columns: list[str], start: int, size: int, bound: int) -> BoundedPage | None:
-    """The rows of `columns` in [start, start + size) of the union of the disjoint querysets
-    `branches` (all of one model and order), and their count up to bound + 1, in one statement;
-    None when the query does not fit it (the caller then takes the ORM path).
+@dataclass(frozen=True)
+class CompiledBranches:
+    """The SQL of a list's rows by id and of its ordered ids; `ids(limit)` is the ids' SQL."""
 
-    Deep pages walk the offset over ids only (a "deferred join"): with an index that holds the
-    filter's columns and the order, the walk is an index-only scan, and only the page's rows are
-    read from the table."""
+    rows_head: str
+    rows_order: str
+    pk: str
+    ids: Callable[[int], str]
+    ids_template: str  # ids(_LIMIT_MARK): compares compilations
+    params: tuple
+    db: str
+
+
+def compile_branches(branches: list, columns: list[str]) -> CompiledBranches | None:
+    """Compiles the union of the disjoint querysets `branches` (all of one model and order) for
+    `page_and_count`; None when it does not fit (the caller then takes the ORM path)."""
     first = branches[0]
     rows_sql = _rows_by_id_sql(first, columns)
     ids = _ids_sql(branches)
     if rows_sql is None or ids is None:
         return None
-    (head, order), (ids_sql, params) = rows_sql, ids
     quote = connections[first.db].ops.quote_name
     pk = f"{quote(first.model._meta.db_table)}.{quote(first.model._meta.pk.column)}"
-    counted, paged = ids_sql(bound + 1), ids_sql(start + size)
+    ids_sql, params = ids
+    return CompiledBranches(*rows_sql, pk, ids_sql, ids_sql(_LIMIT_MARK), tuple(params), first.db)
+
+
+class CompiledLists:
+    """Compilations kept per caller key (e.g. a list's validated filters), for the lists whose
+    SQL does not depend on the clock: a miss compiles the branches for two instants one second
+    apart and keeps the result only when both are the same text and parameters."""
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._kept: dict = {}
+
+    def get(self, key, branches_at: Callable, now: datetime, columns: list[str]) -> CompiledBranches | None:
+        kept = self._kept.get(key)
+        if kept is not None:
+            return kept
+        compiled = compile_branches(branches_at(now), columns)
+        if compiled is None:
+            return None
+        other = compile_branches(branches_at(now + timedelta(seconds=1)), columns)
+        if other is not None and (other.ids_template, other.params) == (compiled.ids_template, compiled.params):
+            if len(self._kept) >= self.size:
+                self._kept.clear()
+            self._kept[key] = compiled
+        return compiled
+
+
+def page_and_count(compiled: CompiledBranches, start: int, size: int, bound: int) -> BoundedPage:
+    """The rows in [start, start + size) and the count up to bound + 1, in one statement.
+
+    Deep pages walk the offset over ids only (a "deferred join"): with an index that holds the
+    filter's columns and the order, the walk is an index-only scan, and only the page's rows are
+    read from the table."""
+    counted, paged = compiled.ids(bound + 1), compiled.ids(start + size)
     statement = (
         f"SELECT bounded.n, page.* FROM (SELECT count(*) AS n FROM ({counted} LIMIT {int(bound) + 1}) AS counted) "  # noqa: S608
-        f"AS bounded LEFT JOIN LATERAL ({head} WHERE {pk} IN ({paged} LIMIT {int(size)} OFFSET {int(start)})"
-        f"{order}) AS page ON true"
+        f"AS bounded LEFT JOIN LATERAL ({compiled.rows_head} WHERE {compiled.pk} IN "
+        f"({paged} LIMIT {int(size)} OFFSET {int(start)}){compiled.rows_order}) AS page ON true"
     )
-    with connections[first.db].cursor() as cursor:
+    with connections[compiled.db].cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-        cursor.execute(statement, (*params, *params))
+        cursor.execute(statement, (*compiled.params, *compiled.params))
         result = cursor.fetchall()
     # A page past the end is the count's row joined to NULLs; a real row's first column (the
-    # primary key) is never NULL. The estimate (`planner_rows`) is of the unlimited branches.
+    # primary key) is never NULL. The estimate (`planner_rows`) is of the unlimited ids.
     rows = [row[1:] for row in result if row[1] is not None]
-    return BoundedPage(rows, result[0][0], ids_sql(2**62), tuple(params))
+    return BoundedPage(rows, result[0][0], compiled.ids(2**62), compiled.params)
 
 
 def _estimate_key(sql: str, params) -> tuple:

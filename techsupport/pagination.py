@@ -1,6 +1,5 @@
 """The one list shape of the API: {"data": [...], "total": N, "page": P, "pageSize": S}."""
 
-from django.db import connections
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
@@ -47,25 +46,22 @@ class StandardPagination(BasePagination):
         start = (self.page - 1) * self.page_size
         return list(queryset[start : start + self.page_size])
 
-    def paginate_values(self, queryset, request, columns: list[str], branches: list | None = None) -> list[tuple]:
+    def paginate_values(self, queryset, request, columns: list[str], compiled=None) -> list[tuple]:
         """The page as value tuples of `columns`. `total` is exact up to EXACT_COUNT_MAX rows;
         beyond, PostgreSQL's estimate (never below what the requested page proves), flagged by
-        the X-Total-Estimated response header. On PostgreSQL, count and page are one statement
-        (techsupport/bounded_pages.py), over `branches` when given: disjoint querysets whose union
-        is `queryset`, each served by an index in order."""
+        the X-Total-Estimated response header. With `compiled` (techsupport/bounded_pages.py, the
+        same rows as `queryset`), count and page are one statement."""
         self.page, self.page_size = page_params(request)
         start = (self.page - 1) * self.page_size
-        page = None
-        if connections[queryset.db].vendor == "postgresql":
-            page = page_and_count(branches or [queryset], columns, start, self.page_size, EXACT_COUNT_MAX)
-        if page is None:
+        if compiled is None:
             rows = list(queryset.values_list(*columns)[start : start + self.page_size])
             self.total, self.total_exact = queryset.count(), True
             return rows
+        page = page_and_count(compiled, start, self.page_size, EXACT_COUNT_MAX)
         self.total_exact = page.seen <= EXACT_COUNT_MAX
         self.total = page.seen
         if not self.total_exact:
-            estimate = planner_rows(page.sql, page.params, queryset.db)
+            estimate = planner_rows(page.sql, page.params, compiled.db)
             self.total = max(estimate, page.seen, start + len(page.rows))
         return page.rows
 

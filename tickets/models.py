@@ -116,9 +116,7 @@ class Ticket(models.Model):
             models.Index(fields=["status"], condition=LIVE, name="ticket_live_count_idx"),
             # Not partial: they also serve the foreign keys (PROTECT checks, admin filters). The
             # included `deleted_at` lets a list's deep page walk them index-only.
-            models.Index(
-                fields=["client", "created_at", "id"], include=["deleted_at"], name="ticket_client_live_idx"
-            ),
+            models.Index(fields=["client", "created_at", "id"], include=["deleted_at"], name="ticket_client_live_idx"),
             models.Index(fields=["agent", "created_at", "id"], include=["deleted_at"], name="ticket_agent_live_idx"),
             # `slaBreached=true` is two disjoint ranges (tickets/selectors.py): breaches the sweep
             # or a late resolution stamped, newest first; and running tickets past due that no
