@@ -149,21 +149,26 @@ class CompiledLists:
         return compiled
 
 
-def page_and_count(compiled: CompiledBranches, start: int, size: int, bound: int) -> BoundedPage:
-    """The rows in [start, start + size) and the count up to bound + 1, in one statement.
-
-    Deep pages walk the offset over ids only (a "deferred join"): with an index that holds the
-    filter's columns and the order, the walk is an index-only scan, and only the page's rows are
-    read from the table."""
+def page_statement(compiled: CompiledBranches, start: int, size: int, bound: int) -> tuple[str, tuple]:
+    """The one statement of `page_and_count` and its parameters."""
     counted, paged = compiled.ids(bound + 1), compiled.ids(start + size)
     statement = (
         f"SELECT bounded.n, page.* FROM (SELECT count(*) AS n FROM ({counted} LIMIT {int(bound) + 1}) AS counted) "  # noqa: S608
         f"AS bounded LEFT JOIN LATERAL ({compiled.rows_head} WHERE {compiled.pk} IN "
         f"({paged} LIMIT {int(size)} OFFSET {int(start)}){compiled.rows_order}) AS page ON true"
     )
+    return statement, (*compiled.params, *compiled.params)
+
+
+def page_and_count(compiled: CompiledBranches, start: int, size: int, bound: int) -> BoundedPage:
+    """The rows in [start, start + size) and the count up to bound + 1, in one statement.
+
+    Deep pages walk the offset over ids only (a "deferred join"): with an index that holds the
+    filter's columns and the order, the walk is an index-only scan, and only the page's rows are
+    read from the table."""
     with connections[compiled.db].cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-        cursor.execute(statement, (*compiled.params, *compiled.params))
+        cursor.execute(*page_statement(compiled, start, size, bound))
         result = cursor.fetchall()
     # A page past the end is the count's row joined to NULLs; a real row's first column (the
     # primary key) is never NULL. The estimate (`planner_rows`) is of the unlimited ids.
