@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.email_address import email_normalize
+from accounts.permissions import IsAdmin, IsAdminOrSupervisor
 from accounts.serializers import (
     LoginInput,
     RefreshInput,
@@ -22,7 +23,6 @@ from accounts.tokens import refresh_token_subject
 from techsupport.exceptions import NotFound, RateLimited
 from techsupport.pagination import StandardPagination
 from techsupport.parsers import JSONParser
-from techsupport.permissions import IsAdmin, IsAdminOrSupervisor
 from techsupport.rate_limits import rate_limits_wait
 from techsupport.validation import parse_uuid
 

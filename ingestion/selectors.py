@@ -29,9 +29,16 @@ def import_job_list() -> QuerySet:
 
 
 def import_job_list_latest(limit: int = 10) -> list[ImportJob]:
-    """The `limit` latest jobs, newest first, ready for `ImportJobStatusOutput` (the
-    `last-processes` report)."""
+    """The `limit` latest jobs, newest first, each with `first_errors`."""
     return list(import_job_list()[:limit])
+
+
+def import_job_status_latest(limit: int = 10) -> list[dict]:
+    """The `limit` latest jobs in the shape of their status (ingestion/status.py), newest first:
+    the `last-processes` report."""
+    from ingestion.status import ImportJobStatusOutput
+
+    return list(ImportJobStatusOutput(import_job_list_latest(limit), many=True).data)
 
 
 def import_row_errors(job: ImportJob) -> QuerySet:
@@ -41,6 +48,10 @@ def import_row_errors(job: ImportJob) -> QuerySet:
 
 def dead_letter_list() -> QuerySet:
     return DeadLetter.objects.order_by("-created_at", "-id")
+
+
+def dead_letter_count() -> int:
+    return DeadLetter.objects.count()
 
 
 def dead_letter_get(dead_letter_id) -> DeadLetter | None:
@@ -55,10 +66,10 @@ def queue_stats() -> dict:
     `celery inspect` with a short timeout — a worker that does not answer in time is not counted.
     With eager tasks (tests) nothing ever waits: both are 0. Raises redis/kombu connection errors
     when the broker is down (the API answers 503)."""
-    names = list(settings.CELERY_TASK_QUEUES_NAMES)
+    names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
     queues = {name: {"waiting": 0, "active": 0} for name in names}
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        from config.celery import app
+        from celery import current_app as app
 
         with app.connection_for_read() as connection:
             channel = connection.default_channel

@@ -27,6 +27,7 @@ from django.utils import timezone
 from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
 
+from ingestion import metrics
 from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportJobStatus, ImportRowError, TaskDelivery
 from ingestion.ticket_rows import (
     COLUMN_KEYS,
@@ -39,9 +40,9 @@ from ingestion.ticket_rows import (
 )
 from ingestion.xlsx_prescan import SheetLimits, open_first_sheet
 from ingestion.xlsx_reader import WorkbookError, inspect_xlsx
-from techsupport import metrics
 from techsupport.exceptions import PayloadTooLarge, UnsupportedMedia
 from techsupport.mongo import get_db
+from techsupport.tasks import publish, publish_on_commit
 from techsupport.ticket_logs import COLLECTION, ticket_log_document
 
 logger = structlog.get_logger(__name__)
@@ -98,17 +99,17 @@ def import_job_create(*, file, filename: str | None, uploaded_by=None, chunk_siz
             sha256=digest.hexdigest(),
             chunk_size=chunk_size or settings.INGESTION_CHUNK_SIZE,
         )
-        # robust: a broker outage at this instant must not turn the accepted upload into an
-        # error; the job stays pending and `import_jobs_redrive` enqueues it later.
-        transaction.on_commit(lambda: _enqueue_split(job.id), robust=True)
+        # A broker outage at this instant must not turn the accepted upload into an error: the
+        # job stays pending and `import_jobs_redrive` enqueues it later.
+        publish_on_commit(_split_task(), [job.id], per_row=True)
     logger.info("import_job_created", job_id=str(job.id), size_bytes=file.size, sha256=job.sha256)
     return job
 
 
-def _enqueue_split(job_id, *, resume: bool = False) -> None:
+def _split_task():
     from ingestion.tasks import import_split_task
 
-    import_split_task.delay(str(job_id), resume=resume)
+    return import_split_task
 
 
 def import_jobs_redrive(
@@ -139,10 +140,8 @@ def import_jobs_redrive(
         .filter(last_progress__lt=now - stalled_after)
         .values_list("pk", flat=True)[:500]
     )
-    for job_id in pending:
-        _enqueue_split(job_id)
-    for job_id in stalled:
-        _enqueue_split(job_id, resume=True)
+    publish(_split_task(), pending, per_row=True)
+    publish(_split_task(), stalled, per_row=True, kwargs={"resume": True})
     if pending or stalled:
         logger.warning("import_jobs_redriven", pending=len(pending), stalled=len(stalled))
     return len(pending) + len(stalled)

@@ -8,19 +8,19 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin, IsAdminOrSupervisor
 from ingestion import error_export, selectors, services
 from ingestion.serializers import (
     DeadLetterOutput,
     DeadLetterRetryOutput,
     ErrorExportFilter,
-    ImportJobStatusOutput,
     QueueStatsOutput,
     UploadInput,
     UploadOutput,
 )
+from ingestion.status import ImportJobStatusOutput
 from techsupport.exceptions import NotFound, ServiceUnavailable
 from techsupport.pagination import StandardPagination
-from techsupport.permissions import IsAdmin, IsAdminOrSupervisor
 from techsupport.validation import parse_uuid
 
 

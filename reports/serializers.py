@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ingestion.serializers import ImportJobStatusOutput
+from ingestion.status import ImportJobStatusOutput
 from reports.pipelines import ReportFilters
 from reports.selectors import DEFAULT_TOP_AGENTS_LIMIT
 from techsupport.validation import parse_range

@@ -5,12 +5,12 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdminOrSupervisor
 from reports import selectors
 from reports.exports import export_filename, rows_to_csv
 from reports.serializers import ROW_SERIALIZERS, ReportQueryInput
 from techsupport.exceptions import NotFound
 from techsupport.openapi import ErrorSerializer
-from techsupport.permissions import IsAdminOrSupervisor
 
 
 class _QueryFormatIsOurs(DefaultContentNegotiation):

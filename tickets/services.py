@@ -22,12 +22,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
-from reports.services import ticket_log_projection_enqueue
-from techsupport import metrics
 from techsupport.exceptions import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
-from tickets import sla
+from tickets import metrics, sla
 from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
-from tickets.notifications import notifications_build, notifications_enqueue
+from tickets.notifications import notifications_build, notifications_publish_on_commit
+from tickets.signals import tickets_changed
 from tickets.states import CLOCK_STOPPED, TRANSITIONS, TicketStatus, allowed_targets, can_transition
 
 # Entering one of these states must be projected to `ticket_logs` (see `_on_ticket_changed`).
@@ -168,12 +167,9 @@ def _precondition_check(
 
 
 def _on_ticket_changed(ticket: Ticket, event: TicketEvent) -> None:
-    """Called inside the transaction of a change that entered RESOLVED, CLOSED or ESCALATED.
-
-    The live projection to MongoDB `ticket_logs` hooks in here: the reports app adds its
-    outbox row (same transaction) and enqueues the delivery on commit. A no-op until then.
-    """
-    ticket_log_projection_enqueue(ticket=ticket)
+    """Called inside the transaction of a change that entered RESOLVED, CLOSED or ESCALATED:
+    announces it (tickets/signals.py; the reports app projects it into `ticket_logs`)."""
+    tickets_changed.send(sender=Ticket, tickets=[ticket])
 
 
 def ticket_create(
@@ -341,7 +337,7 @@ def _unassign_save(rows: tuple[TicketEvent, Notification]) -> None:
     event, notification = rows
     event.save()
     notification.save()
-    transaction.on_commit(lambda: notifications_enqueue([notification.pk]), robust=True)
+    notifications_publish_on_commit([notification.pk])
 
 
 _TRANSITION_FIELDS = [

@@ -6,10 +6,10 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdminOrSupervisor, IsAnyRole
 from techsupport.exceptions import NotFound, ValidationFailed
 from techsupport.openapi import ErrorSerializer
 from techsupport.pagination import StandardPagination
-from techsupport.permissions import IsAdminOrSupervisor, IsAnyRole
 from techsupport.validation import parse_if_match, parse_uuid
 from tickets import notifications, selectors, services
 from tickets.serializers import (
