@@ -106,7 +106,7 @@ class RefreshView(APIView):
             raise RateLimited(f"Too many token refreshes; try again in {wait} s.", retry_after=wait)
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = services.auth_refresh(refresh=data.validated_data["refreshToken"])
+        pair = services.auth_refresh(refresh=data.validated_data["refresh_token"])
         return Response(TokenPairOutput(pair).data)
 
 
@@ -118,7 +118,7 @@ class LogoutView(APIView):
     def post(self, request):
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.auth_logout(refresh=data.validated_data["refreshToken"], user=request.user)
+        services.auth_logout(refresh=data.validated_data["refresh_token"], user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

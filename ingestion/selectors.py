@@ -59,7 +59,7 @@ def dead_letter_get(dead_letter_id) -> DeadLetter | None:
 
 
 def queue_stats() -> dict:
-    """{"queues": {name: {"waiting", "active"}}, "deadLetter": N}.
+    """{"queues": {name: {"waiting", "active"}}, "dead_letter": N} (the API renders it camelCase).
 
     `waiting` counts the messages in the broker not yet taken by a worker (the Redis list, or the
     local file broker's folder). `active` is what workers report as executing, per queue, via
@@ -81,4 +81,4 @@ def queue_stats() -> dict:
                 queue = (task.get("delivery_info") or {}).get("routing_key")
                 if queue in queues:
                     queues[queue]["active"] += 1
-    return {"queues": queues, "deadLetter": DeadLetter.objects.count()}
+    return {"queues": queues, "dead_letter": dead_letter_count()}

@@ -5,9 +5,10 @@ serializers)."""
 from rest_framework import serializers
 
 from ingestion.models import ImportJob, ImportJobStatus, ImportRowError
+from techsupport import camelcase
 
 
-class RowErrorOutput(serializers.ModelSerializer):
+class RowErrorOutput(camelcase.ModelSerializer):
     row = serializers.IntegerField(source="row_no")
 
     class Meta:
@@ -15,58 +16,58 @@ class RowErrorOutput(serializers.ModelSerializer):
         fields = ["row", "column", "message"]
 
 
-class ImportJobStatusOutput(serializers.ModelSerializer):
+class ImportJobStatusOutput(camelcase.ModelSerializer):
     """The one shape of a job's status: `GET /api/files/status/{id}`, `GET /api/files` and the
     `last-processes` report. Expects jobs from `ingestion.selectors` (they carry `first_errors`)."""
 
-    processId = serializers.UUIDField(source="id")  # noqa: N815
+    process_id = serializers.UUIDField(source="id")
     progress = serializers.FloatField(
         help_text="0..100, never decreasing. While the split runs (totalFinal false) it is measured against "
         "the sheet's height, which the total never exceeds; then against the total."
     )
-    totalFinal = serializers.BooleanField(  # noqa: N815
+    total_final = serializers.BooleanField(
         source="total_final", help_text="Whether `total` is final: false while rows are still being enqueued."
     )
-    errorCode = serializers.SerializerMethodField(  # noqa: N815
+    error_code = serializers.SerializerMethodField(
         help_text="Why the import failed, a stable code (`missing_columns`, `duplicate_columns`, `empty_sheet`, "
         "`too_many_rows`, `sheet_too_wide`, `sheet_too_large`, `too_many_strings`, `too_many_sheets`, "
         "`text_too_long`, `part_too_large`, `too_many_parts`, `not_xlsx`, `unreadable_workbook`, `worker_crashed`, "
         "`split_failed`, `import_failed` for jobs that failed before codes were recorded); null unless `status` is "
         "`failed`."
     )
-    errorMessage = serializers.SerializerMethodField(  # noqa: N815
+    error_message = serializers.SerializerMethodField(
         help_text="The reason as a sentence; null unless `status` is `failed`."
     )
-    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)  # noqa: N815
-    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
     errors = RowErrorOutput(source="first_errors", many=True)
 
     class Meta:
         model = ImportJob
         fields = [
-            "processId",
+            "process_id",
             "filename",
             "status",
             "total",
             "processed",
             "failed",
             "progress",
-            "totalFinal",
-            "startedAt",
-            "finishedAt",
-            "createdAt",
-            "errorCode",
-            "errorMessage",
+            "total_final",
+            "started_at",
+            "finished_at",
+            "created_at",
+            "error_code",
+            "error_message",
             "errors",
         ]
 
-    def get_errorCode(self, job) -> str | None:  # noqa: N802
+    def get_error_code(self, job) -> str | None:
         return (job.error_code or "import_failed") if job.status == ImportJobStatus.FAILED else None
 
-    def get_errorMessage(self, job) -> str | None:  # noqa: N802
+    def get_error_message(self, job) -> str | None:
         return (job.error_message or "The import failed.") if job.status == ImportJobStatus.FAILED else None
 
 
 # The flat columns of the status (the report's CSV and xlsx leave out the nested `errors`).
-STATUS_COLUMNS = tuple(name for name in ImportJobStatusOutput.Meta.fields if name != "errors")
+STATUS_COLUMNS = tuple(camelcase.camel(name) for name in ImportJobStatusOutput.Meta.fields if name != "errors")

@@ -147,7 +147,7 @@ class TicketListView(APIView):
     def post(self, request):
         data = TicketCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        client = selectors.client_get(data.validated_data["clientId"])
+        client = selectors.client_get(data.validated_data["client_id"])
         if client is None:
             raise ValidationFailed(
                 "The client does not exist.", code="unknown_client", details={"clientId": "No client has this id."}
@@ -211,7 +211,7 @@ class TicketStatusView(APIView):
             to_status=data.validated_data["status"],
             actor=request.user,
             expected_version=expected_version,
-            expected_status=data.validated_data.get("expectedStatus"),
+            expected_status=data.validated_data.get("expected_status"),
         )
         return _ticket_response(ticket)
 
@@ -235,7 +235,7 @@ class TicketAssignView(APIView):
         data.is_valid(raise_exception=True)
         ticket = services.ticket_assign(
             ticket=ticket,
-            agent_id=data.validated_data["agentId"],
+            agent_id=data.validated_data["agent_id"],
             actor=request.user,
             expected_version=expected_version,
         )
