@@ -298,6 +298,7 @@ SPECTACULAR_SETTINGS = {
         "ClientTypeEnum": "tickets.states.ClientType",
         "TicketStatusEnum": "tickets.states.TicketStatus",
         "RoleEnum": "accounts.roles.Role",
+        "ErrorCodeEnum": "techsupport.error_codes.ErrorCode",
     },
 }
 

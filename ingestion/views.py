@@ -19,6 +19,7 @@ from ingestion.serializers import (
     UploadOutput,
 )
 from ingestion.status import ImportJobStatusOutput
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound, ServiceUnavailable
 from techsupport.pagination import StandardPagination
 from techsupport.validation import parse_uuid
@@ -27,7 +28,7 @@ from techsupport.validation import parse_uuid
 def _job_or_404(process_id: str):
     job = selectors.import_job_get(parse_uuid(process_id, "processId"))
     if job is None:
-        raise NotFound("The import process does not exist.", code="process_not_found")
+        raise NotFound("The import process does not exist.", code=ErrorCode.PROCESS_NOT_FOUND)
     return job
 
 
@@ -120,6 +121,6 @@ class DeadLetterRetryView(APIView):
     def post(self, request, dead_letter_id):
         letter = selectors.dead_letter_get(parse_uuid(dead_letter_id, "id"))
         if letter is None:
-            raise NotFound("The dead letter does not exist.", code="dead_letter_not_found")
+            raise NotFound("The dead letter does not exist.", code=ErrorCode.DEAD_LETTER_NOT_FOUND)
         letter = services.dead_letter_retry(dead_letter=letter)
         return Response(DeadLetterRetryOutput(letter).data, status=status.HTTP_202_ACCEPTED)

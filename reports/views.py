@@ -9,6 +9,7 @@ from accounts.permissions import IsAdminOrSupervisor
 from reports import selectors
 from reports.exports import export_filename, rows_to_csv
 from reports.serializers import ROW_SERIALIZERS, ReportQueryInput
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound
 from techsupport.openapi import ErrorSerializer
 
@@ -75,5 +76,7 @@ class UnknownReportView(APIView):
     @extend_schema(exclude=True)
     def get(self, request, name):
         raise NotFound(
-            f"There is no report named '{name}'.", code="report_not_found", details={"reports": list(selectors.REPORTS)}
+            f"There is no report named '{name}'.",
+            code=ErrorCode.REPORT_NOT_FOUND,
+            details={"reports": list(selectors.REPORTS)},
         )

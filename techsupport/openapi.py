@@ -5,6 +5,7 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from techsupport.error_codes import ErrorCode
 from techsupport.pagination import StandardPagination
 
 # Every role of the API, most powerful first; the accounts app registers them when it starts.
@@ -30,7 +31,9 @@ class ErrorSerializer(serializers.Serializer):
     """Every error of the API, from any layer."""
 
     message = serializers.CharField(help_text="A human sentence.")
-    code = serializers.CharField(help_text="A stable snake_case code clients can switch on.")
+    code = serializers.ChoiceField(
+        choices=ErrorCode.choices, help_text="A stable snake_case code clients can switch on (ErrorCodeEnum)."
+    )
     details = serializers.DictField(required=False, help_text="Per-field messages or extra facts.")
 
 

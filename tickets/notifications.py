@@ -27,6 +27,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound
 from techsupport.tasks import publish_on_commit, redrive
 from tickets.models import Notification, Ticket
@@ -61,7 +62,7 @@ def notification_mark_read(*, recipient: User, notification_id, now: datetime | 
     Notification.objects.filter(pk=notification_id, recipient=recipient, read_at__isnull=True).update(read_at=now)
     notification = Notification.objects.filter(pk=notification_id, recipient=recipient).first()
     if notification is None:
-        raise NotFound("The notification does not exist.", code="notification_not_found")
+        raise NotFound("The notification does not exist.", code=ErrorCode.NOTIFICATION_NOT_FOUND)
     return notification
 
 

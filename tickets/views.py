@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdminOrSupervisor, IsAnyRole
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound, ValidationFailed
 from techsupport.openapi import ErrorSerializer
 from techsupport.pagination import StandardPagination
@@ -75,14 +76,14 @@ class _RolePerMethod(APIView):
 def _client_or_404(client_id: str):
     client = selectors.client_get(parse_uuid(client_id, "id"))
     if client is None:
-        raise NotFound("The client does not exist.", code="client_not_found")
+        raise NotFound("The client does not exist.", code=ErrorCode.CLIENT_NOT_FOUND)
     return client
 
 
 def _ticket_or_404(ticket_id: str):
     ticket = selectors.ticket_get(parse_uuid(ticket_id, "id"))
     if ticket is None:
-        raise NotFound("The ticket does not exist.", code="ticket_not_found")
+        raise NotFound("The ticket does not exist.", code=ErrorCode.TICKET_NOT_FOUND)
     return ticket
 
 
@@ -150,7 +151,9 @@ class TicketListView(APIView):
         client = selectors.client_get(data.validated_data["client_id"])
         if client is None:
             raise ValidationFailed(
-                "The client does not exist.", code="unknown_client", details={"clientId": "No client has this id."}
+                "The client does not exist.",
+                code=ErrorCode.UNKNOWN_CLIENT,
+                details={"clientId": "No client has this id."},
             )
         ticket = services.ticket_create(
             title=data.validated_data["title"],
