@@ -65,7 +65,6 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
-    "django_filters",
     "django_prometheus",
     "django_celery_beat",
     "drf_spectacular",

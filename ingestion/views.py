@@ -3,7 +3,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import RedisError
 from rest_framework import serializers, status
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +20,7 @@ from ingestion.serializers import (
 from ingestion.status import ImportJobStatusOutput
 from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound, ServiceUnavailable
+from techsupport.negotiation import ExportFormatNegotiation
 from techsupport.pagination import StandardPagination
 from techsupport.validation import parse_uuid
 
@@ -56,16 +56,9 @@ class FileStatusView(APIView):
         return Response(ImportJobStatusOutput(_job_or_404(process_id)).data)
 
 
-class _FormatIsOurs(DefaultContentNegotiation):
-    """`?format=csv|xlsx` picks the export, not a DRF renderer (DRF would 404 on `xlsx`)."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class FileErrorsView(APIView):
     permission_classes = [IsAdminOrSupervisor]
-    content_negotiation_class = _FormatIsOurs
+    content_negotiation_class = ExportFormatNegotiation
 
     @extend_schema(parameters=[ErrorExportFilter], responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, process_id):

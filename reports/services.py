@@ -1,6 +1,6 @@
 """Writes of the reports app: the live projection of tickets into `ticket_logs`.
 
-Transactional outbox (docs/adr/0005-reports-pipelines.md, DESIGN.md), with the project's kit
+Transactional outbox (docs/adr/0005-reports-pipelines.md, docs/design.md), with the project's kit
 (techsupport/tasks.py): the tickets app announces a change that resolved, closed or escalated
 tickets (tickets/signals.py); in that transaction `ticket_log_projections_record` inserts a
 `TicketLogProjection` row per ticket and, once it commits, the delivery task is enqueued with the

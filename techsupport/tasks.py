@@ -8,7 +8,7 @@ harmless), a soft time limit (`SoftTimeLimitExceeded` raised inside the task, wh
 hard one 30 s later (the pool process is replaced). `retry_transient=True` adds automatic retries
 of connection failures and timeouts (TRANSIENT_ERRORS) with exponential backoff and jitter.
 
-The outbox (DESIGN.md): a side effect is a row written in the transaction of the change that
+The outbox (docs/design.md): a side effect is a row written in the transaction of the change that
 causes it. `publish_on_commit(task, ids)` enqueues its delivery when that transaction commits (the
 fast path); `redrive(rows, ...)` re-enqueues rows still undelivered a while later (the slow path: a
 crash between commit and publish, the broker down at that moment). Delivery tasks take a list of

@@ -1,7 +1,7 @@
 """Notifications (SLA events; an agent unassigned by the level rule): reading and marking them
 (the API), and delivering them (the outbox).
 
-Delivery (DESIGN.md "transactional outbox", docs/adr/0006-sla-sweep.md):
+Delivery (docs/design.md "transactional outbox", docs/adr/0006-sla-sweep.md):
 1. The SLA sweep (or a ticket service) inserts the `Notification` rows in the transaction that
    applied the warning, breach, escalation or unassignment, with `email_status` /
    `webhook_status` pending (the SLA webhook carries SLA kinds only).
