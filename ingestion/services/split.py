@@ -13,7 +13,7 @@ from django.db.models import Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from ingestion.models import ImportChunk, ImportJob, ImportJobStatus
+from ingestion.models import FINISHED_STATUSES, ImportChunk, ImportJob, ImportJobStatus
 from ingestion.services.chunks import finish_if_done
 from ingestion.ticket_rows import (
     TICKET_ID,
@@ -46,9 +46,7 @@ def _local_copy(stored_name: str) -> Iterator[str]:
 
 def import_job_fail(*, job_id, message: str, code: str) -> None:
     """Ends a job as `failed` with a reason and a stable code (unless it already finished)."""
-    ImportJob.objects.filter(pk=job_id).exclude(
-        status__in=[ImportJobStatus.COMPLETED, ImportJobStatus.COMPLETED_WITH_ERRORS]
-    ).update(
+    ImportJob.objects.filter(pk=job_id).exclude(status__in=FINISHED_STATUSES - {ImportJobStatus.FAILED}).update(
         status=ImportJobStatus.FAILED, error_message=message[:2000], error_code=code[:64], finished_at=timezone.now()
     )
     logger.warning("import_job_failed", job_id=str(job_id), code=code, reason=message)
@@ -74,7 +72,7 @@ def import_job_split(*, job_id, resume: bool = False) -> None:
     Duplicate ticket ids inside one file: the first occurrence is kept, each later one becomes a
     row error naming the first row (the split sees the whole file, so it is the one to know)."""
     job = ImportJob.objects.get(pk=job_id)
-    if job.status in (ImportJobStatus.COMPLETED, ImportJobStatus.COMPLETED_WITH_ERRORS, ImportJobStatus.FAILED):
+    if job.status in FINISHED_STATUSES:
         return
     if job.chunk_count is not None and not resume:
         return  # split already finished; its chunks are queued or counted
