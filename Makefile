@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
-QUEUES := ingestion,sla,notifications,projections,default
 
 .PHONY: run docstore test lint format env-example migrate worker beat flower install install-dev clean
 
@@ -34,6 +33,7 @@ migrate: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/check-jsonschema --schemafile docs/schemas/compose-spec.json docker-compose.yml
 	$(BIN)/check-jsonschema --schemafile docs/schemas/github-workflows.json .github/workflows/ci.yml
 	$(BIN)/python -m config.env_example --check
@@ -51,7 +51,7 @@ test: lint
 
 # Beside `make run` (whose worker already runs beat) or against real services (REDIS_URL ...).
 worker: $(VENV)/.runtime
-	$(BIN)/celery -A config worker --loglevel=INFO --queues=$(QUEUES)
+	$(BIN)/celery -A config worker --loglevel=INFO
 
 beat: $(VENV)/.runtime
 	$(BIN)/celery -A config beat --loglevel=INFO --scheduler django_celery_beat.schedulers:DatabaseScheduler

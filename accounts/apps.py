@@ -13,6 +13,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
+        from accounts.roles import Role
+        from techsupport.openapi import api_roles_register
+
+        api_roles_register([role.value for role in Role])
         # After every app: permissions of later apps exist only once their own post_migrate ran.
         post_migrate.connect(_sync_supervisors_group, dispatch_uid="accounts_supervisors_group")
         from accounts.auth_state import signals_connect

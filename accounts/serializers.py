@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.roles import MAX_LEVEL, MIN_LEVEL, Role, normalize_role
+from techsupport import camelcase
 
 
 class RoleField(serializers.ChoiceField):
@@ -14,26 +15,26 @@ class RoleField(serializers.ChoiceField):
         return super().to_internal_value(normalize_role(str(data)))
 
 
-class LoginInput(serializers.Serializer):
+class LoginInput(camelcase.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
 
-class RefreshInput(serializers.Serializer):
-    refreshToken = serializers.CharField(max_length=2048)  # noqa: N815 - wire name
+class RefreshInput(camelcase.Serializer):
+    refresh_token = serializers.CharField(max_length=2048)
 
 
-class TokenPairOutput(serializers.Serializer):
-    accessToken = serializers.CharField(source="access")  # noqa: N815
-    refreshToken = serializers.CharField(source="refresh")  # noqa: N815
-    tokenType = serializers.SerializerMethodField()  # noqa: N815
-    expiresIn = serializers.IntegerField(source="expires_in")  # noqa: N815
+class TokenPairOutput(camelcase.Serializer):
+    access_token = serializers.CharField(source="access")
+    refresh_token = serializers.CharField(source="refresh")
+    token_type = serializers.SerializerMethodField()
+    expires_in = serializers.IntegerField()
 
-    def get_tokenType(self, obj) -> str:  # noqa: N802
+    def get_token_type(self, obj) -> str:
         return "Bearer"
 
 
-class RegisterInput(serializers.Serializer):
+class RegisterInput(camelcase.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=256, trim_whitespace=False, write_only=True)
     role = RoleField()
@@ -42,7 +43,7 @@ class RegisterInput(serializers.Serializer):
     name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
 
-class UserUpdateInput(serializers.Serializer):
+class UserUpdateInput(camelcase.Serializer):
     active = serializers.BooleanField(required=False, source="is_active")
     role = RoleField(required=False)
     level = serializers.IntegerField(min_value=MIN_LEVEL, max_value=MAX_LEVEL, required=False)
@@ -53,15 +54,15 @@ class UserUpdateInput(serializers.Serializer):
         return attrs
 
 
-class UserOutput(serializers.ModelSerializer):
+class UserOutput(camelcase.ModelSerializer):
     active = serializers.BooleanField(source="is_active")
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+    created_at = serializers.DateTimeField()
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "role", "active", "level", "createdAt"]
+        fields = ["id", "email", "name", "role", "active", "level", "created_at"]
 
 
-class UserListFilter(serializers.Serializer):
+class UserListFilter(camelcase.Serializer):
     role = RoleField(required=False)
     active = serializers.BooleanField(required=False)

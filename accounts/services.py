@@ -17,6 +17,7 @@ from accounts.models import User
 from accounts.roles import SUPERVISOR_PERMISSIONS, SUPERVISORS_GROUP, Role
 from accounts.signals import user_level_changed
 from accounts.tokens import RefreshToken, token_version_current
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import AppError, Conflict, NotAuthenticated, ValidationFailed
 
 INVALID_CREDENTIALS = "Invalid email or password."
@@ -34,7 +35,7 @@ def _password_check(password: str, user: User) -> None:
         validate_password(password, user)
     except DjangoValidationError as exc:
         raise ValidationFailed(
-            "The password is too weak.", code="weak_password", details={"password": " ".join(exc.messages)}
+            "The password is too weak.", code=ErrorCode.WEAK_PASSWORD, details={"password": " ".join(exc.messages)}
         ) from exc
 
 
@@ -59,10 +60,10 @@ def user_create(*, email: str, password: str, role: str, name: str = "", level: 
     try:
         with transaction.atomic():
             if User.objects.filter(email=email).exists():
-                raise Conflict("A user with this email already exists.", code="email_taken")
+                raise Conflict("A user with this email already exists.", code=ErrorCode.EMAIL_TAKEN)
             user.save()
     except IntegrityError as exc:  # lost a race with a concurrent registration
-        raise Conflict("A user with this email already exists.", code="email_taken") from exc
+        raise Conflict("A user with this email already exists.", code=ErrorCode.EMAIL_TAKEN) from exc
     user_groups_sync(user)
     return user
 
@@ -109,7 +110,9 @@ def admin_ensure(*, email: str, password: str) -> tuple[User, bool]:
     """Creates the first admin if no user has this email; returns (user, created). Refuses the
     well-known default password outside local mode."""
     if not email or not password:
-        raise AppError("DEFAULT_ADMIN_EMAIL and DEFAULT_ADMIN_PASSWORD must be set.", code="admin_not_configured")
+        raise AppError(
+            "DEFAULT_ADMIN_EMAIL and DEFAULT_ADMIN_PASSWORD must be set.", code=ErrorCode.ADMIN_NOT_CONFIGURED
+        )
     email = _email_check(email)
     existing = User.objects.filter(email=email).first()
     if existing is not None:
@@ -117,7 +120,7 @@ def admin_ensure(*, email: str, password: str) -> tuple[User, bool]:
     if password == settings.INSECURE_DEFAULT_ADMIN_PASSWORD and not settings.DEBUG:
         raise AppError(
             "Refusing to create an admin with the default password while DEBUG is off; set DEFAULT_ADMIN_PASSWORD.",
-            code="insecure_default_password",
+            code=ErrorCode.INSECURE_DEFAULT_PASSWORD,
         )
     user = User(email=email, name="Administrator", role=Role.ADMIN)
     user.set_password(password)
@@ -141,9 +144,9 @@ def auth_login(*, email: str, password: str) -> TokenPair:
     user = User.objects.filter(email=email_normalize(email)).first()
     if user is None:
         User().set_password(password)  # same cost as a real check: no timing oracle on emails
-        raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+        raise NotAuthenticated(INVALID_CREDENTIALS, code=ErrorCode.INVALID_CREDENTIALS)
     if not user.check_password(password) or not user.is_active:
-        raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+        raise NotAuthenticated(INVALID_CREDENTIALS, code=ErrorCode.INVALID_CREDENTIALS)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return _pair_for(user)
 
@@ -153,8 +156,8 @@ def _refresh_token_parse(raw: str) -> RefreshToken:
         return RefreshToken(raw)
     except TokenError as exc:
         if "blacklisted" in str(exc):  # simplejwt's verify() checks the blacklist itself
-            raise NotAuthenticated("The refresh token has been revoked.", code="token_revoked") from exc
-        raise NotAuthenticated("The refresh token is invalid or expired.", code="token_not_valid") from exc
+            raise NotAuthenticated("The refresh token has been revoked.", code=ErrorCode.TOKEN_REVOKED) from exc
+        raise NotAuthenticated("The refresh token is invalid or expired.", code=ErrorCode.TOKEN_NOT_VALID) from exc
 
 
 def auth_refresh(*, refresh: str) -> TokenPair:
@@ -165,12 +168,12 @@ def auth_refresh(*, refresh: str) -> TokenPair:
     with transaction.atomic():
         outstanding = OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=token["jti"]).first()
         if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-            raise NotAuthenticated("The refresh token has been revoked.", code="token_revoked")
+            raise NotAuthenticated("The refresh token has been revoked.", code=ErrorCode.TOKEN_REVOKED)
         user = User.objects.filter(pk=token["sub"], is_active=True).first()
         if user is None:
-            raise NotAuthenticated("The refresh token is invalid or expired.", code="token_not_valid")
+            raise NotAuthenticated("The refresh token is invalid or expired.", code=ErrorCode.TOKEN_NOT_VALID)
         if not token_version_current(token, user.token_version):
-            raise NotAuthenticated("The refresh token has been revoked.", code="token_revoked")
+            raise NotAuthenticated("The refresh token has been revoked.", code=ErrorCode.TOKEN_REVOKED)
         BlacklistedToken.objects.create(token=outstanding)
         return _pair_for(user)
 
@@ -179,7 +182,7 @@ def auth_logout(*, refresh: str, user: User) -> None:
     """Revokes the refresh token. A token of another user is refused (401)."""
     token = _refresh_token_parse(refresh)
     if str(token["sub"]) != str(user.pk):
-        raise NotAuthenticated("The refresh token does not belong to you.", code="token_not_valid")
+        raise NotAuthenticated("The refresh token does not belong to you.", code=ErrorCode.TOKEN_NOT_VALID)
     outstanding = OutstandingToken.objects.filter(jti=token["jti"]).first()
     if outstanding is not None:
         BlacklistedToken.objects.get_or_create(token=outstanding)

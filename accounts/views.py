@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.email_address import email_normalize
+from accounts.permissions import IsAdmin, IsAdminOrSupervisor
 from accounts.serializers import (
     LoginInput,
     RefreshInput,
@@ -22,7 +23,6 @@ from accounts.tokens import refresh_token_subject
 from techsupport.exceptions import NotFound, RateLimited
 from techsupport.pagination import StandardPagination
 from techsupport.parsers import JSONParser
-from techsupport.permissions import IsAdmin, IsAdminOrSupervisor
 from techsupport.rate_limits import rate_limits_wait
 from techsupport.validation import parse_uuid
 
@@ -106,7 +106,7 @@ class RefreshView(APIView):
             raise RateLimited(f"Too many token refreshes; try again in {wait} s.", retry_after=wait)
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = services.auth_refresh(refresh=data.validated_data["refreshToken"])
+        pair = services.auth_refresh(refresh=data.validated_data["refresh_token"])
         return Response(TokenPairOutput(pair).data)
 
 
@@ -118,7 +118,7 @@ class LogoutView(APIView):
     def post(self, request):
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.auth_logout(refresh=data.validated_data["refreshToken"], user=request.user)
+        services.auth_logout(refresh=data.validated_data["refresh_token"], user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

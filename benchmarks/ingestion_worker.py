@@ -29,9 +29,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from ingestion import services
+    from ingestion.services import chunks
 
-    services.ticket_logs_store = encode_and_discard
+    chunks.ticket_logs_store = encode_and_discard
 
     from celery.bin.celery import main as celery_main
 

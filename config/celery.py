@@ -1,4 +1,4 @@
-"""The Celery app. Queues and routes are in settings (CELERY_TASK_ROUTES)."""
+"""The Celery app. Queues and routes are in settings (CELERY_TASK_QUEUES, CELERY_TASK_ROUTES)."""
 
 import os
 
@@ -11,13 +11,11 @@ from celery.signals import (
     worker_ready,
     worker_shutdown,
 )
-from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("techsupport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in ("ingestion", "sla", "notifications", "projections", "default")]
 app.autodiscover_tasks()
 
 

@@ -139,7 +139,7 @@ SECTIONS: list[tuple[str, list[Variable]]] = [
     (
         "Workers (Celery)",
         [
-            Variable("CELERY_QUEUES", "Queues the worker container consumes."),
+            Variable("CELERY_QUEUES", "Queues the worker container consumes, comma-separated (empty: all of them)."),
             Variable("CELERY_CONCURRENCY", "Worker pool processes."),
             Variable(
                 "CELERY_METRICS_PORT",

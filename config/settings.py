@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -64,7 +65,6 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
-    "django_filters",
     "django_prometheus",
     "django_celery_beat",
     "drf_spectacular",
@@ -138,7 +138,6 @@ DATABASES = {
     if DATABASE_URL
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "var" / "db.sqlite3")}
 }
-(BASE_DIR / "var").mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
     # A slow query gives an error the API turns into 503, never a hung worker.
@@ -213,7 +212,10 @@ CELERY_TASK_ROUTES = {
     "tickets.tasks.notification_*": {"queue": "notifications"},
     "reports.tasks.*": {"queue": "projections"},
 }
-CELERY_TASK_QUEUES_NAMES = ["ingestion", "sla", "notifications", "projections", "default"]
+# The queues, in one place: a worker started without --queues consumes all of them.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("ingestion", "sla", "notifications", "projections", "default")]
+# No result backend: tasks' return values are for their log line only.
+CELERY_TASK_IGNORE_RESULT = True
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -295,6 +297,7 @@ SPECTACULAR_SETTINGS = {
         "ClientTypeEnum": "tickets.states.ClientType",
         "TicketStatusEnum": "tickets.states.TicketStatus",
         "RoleEnum": "accounts.roles.Role",
+        "ErrorCodeEnum": "techsupport.error_codes.ErrorCode",
     },
 }
 
@@ -336,7 +339,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 STORAGES = {

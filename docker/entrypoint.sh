@@ -16,8 +16,9 @@ case "$1" in
     ;;
   worker)
     rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"/* 2>/dev/null || true
+    # Every queue of settings.CELERY_TASK_QUEUES unless CELERY_QUEUES names some (comma-separated).
     exec celery -A config worker --loglevel=INFO \
-      --queues "${CELERY_QUEUES:-ingestion,sla,notifications,projections,default}" \
+      ${CELERY_QUEUES:+--queues "$CELERY_QUEUES"} \
       --concurrency "${CELERY_CONCURRENCY:-2}"
     ;;
   beat)

@@ -29,9 +29,16 @@ def import_job_list() -> QuerySet:
 
 
 def import_job_list_latest(limit: int = 10) -> list[ImportJob]:
-    """The `limit` latest jobs, newest first, ready for `ImportJobStatusOutput` (the
-    `last-processes` report)."""
+    """The `limit` latest jobs, newest first, each with `first_errors`."""
     return list(import_job_list()[:limit])
+
+
+def import_job_status_latest(limit: int = 10) -> list[dict]:
+    """The `limit` latest jobs in the shape of their status (ingestion/status.py), newest first:
+    the `last-processes` report."""
+    from ingestion.status import ImportJobStatusOutput
+
+    return list(ImportJobStatusOutput(import_job_list_latest(limit), many=True).data)
 
 
 def import_row_errors(job: ImportJob) -> QuerySet:
@@ -43,22 +50,26 @@ def dead_letter_list() -> QuerySet:
     return DeadLetter.objects.order_by("-created_at", "-id")
 
 
+def dead_letter_count() -> int:
+    return DeadLetter.objects.count()
+
+
 def dead_letter_get(dead_letter_id) -> DeadLetter | None:
     return DeadLetter.objects.select_related("job").filter(pk=dead_letter_id).first()
 
 
 def queue_stats() -> dict:
-    """{"queues": {name: {"waiting", "active"}}, "deadLetter": N}.
+    """{"queues": {name: {"waiting", "active"}}, "dead_letter": N} (the API renders it camelCase).
 
     `waiting` counts the messages in the broker not yet taken by a worker (the Redis list, or the
     local file broker's folder). `active` is what workers report as executing, per queue, via
     `celery inspect` with a short timeout — a worker that does not answer in time is not counted.
     With eager tasks (tests) nothing ever waits: both are 0. Raises redis/kombu connection errors
     when the broker is down (the API answers 503)."""
-    names = list(settings.CELERY_TASK_QUEUES_NAMES)
+    names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
     queues = {name: {"waiting": 0, "active": 0} for name in names}
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        from config.celery import app
+        from celery import current_app as app
 
         with app.connection_for_read() as connection:
             channel = connection.default_channel
@@ -70,4 +81,4 @@ def queue_stats() -> dict:
                 queue = (task.get("delivery_info") or {}).get("routing_key")
                 if queue in queues:
                     queues[queue]["active"] += 1
-    return {"queues": queues, "deadLetter": DeadLetter.objects.count()}
+    return {"queues": queues, "dead_letter": dead_letter_count()}

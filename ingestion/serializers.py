@@ -1,129 +1,69 @@
 from rest_framework import serializers
 
-from ingestion.models import DeadLetter, ImportJob, ImportJobStatus, ImportRowError
+from ingestion.models import DeadLetter
+from techsupport import camelcase
 
 
-class UploadInput(serializers.Serializer):
+class UploadInput(camelcase.Serializer):
     # Empty files pass here and are refused as "not an xlsx" (415) by the service.
     file = serializers.FileField(allow_empty_file=True, use_url=False)
 
 
-class UploadOutput(serializers.Serializer):
-    processId = serializers.UUIDField(source="id")  # noqa: N815
+class UploadOutput(camelcase.Serializer):
+    process_id = serializers.UUIDField(source="id")
     status = serializers.CharField()
-    statusUrl = serializers.SerializerMethodField()  # noqa: N815
+    status_url = serializers.SerializerMethodField()
 
-    def get_statusUrl(self, job) -> str:  # noqa: N802
+    def get_status_url(self, job) -> str:
         return f"/api/files/status/{job.id}"
 
 
-class RowErrorOutput(serializers.ModelSerializer):
-    row = serializers.IntegerField(source="row_no")
-
-    class Meta:
-        model = ImportRowError
-        fields = ["row", "column", "message"]
-
-
-class ImportJobStatusOutput(serializers.ModelSerializer):
-    """The one shape of a job's status: `GET /api/files/status/{id}`, `GET /api/files` and the
-    `last-processes` report. Expects jobs from `ingestion.selectors` (they carry `first_errors`)."""
-
-    processId = serializers.UUIDField(source="id")  # noqa: N815
-    progress = serializers.FloatField(
-        help_text="0..100, never decreasing. While the split runs (totalFinal false) it is measured against "
-        "the sheet's height, which the total never exceeds; then against the total."
-    )
-    totalFinal = serializers.BooleanField(  # noqa: N815
-        source="total_final", help_text="Whether `total` is final: false while rows are still being enqueued."
-    )
-    errorCode = serializers.SerializerMethodField(  # noqa: N815
-        help_text="Why the import failed, a stable code (`missing_columns`, `duplicate_columns`, `empty_sheet`, "
-        "`too_many_rows`, `sheet_too_wide`, `sheet_too_large`, `too_many_strings`, `too_many_sheets`, "
-        "`text_too_long`, `part_too_large`, `too_many_parts`, `not_xlsx`, `unreadable_workbook`, `worker_crashed`, "
-        "`split_failed`, `import_failed` for jobs that failed before codes were recorded); null unless `status` is "
-        "`failed`."
-    )
-    errorMessage = serializers.SerializerMethodField(  # noqa: N815
-        help_text="The reason as a sentence; null unless `status` is `failed`."
-    )
-    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)  # noqa: N815
-    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
-    errors = RowErrorOutput(source="first_errors", many=True)
-
-    class Meta:
-        model = ImportJob
-        fields = [
-            "processId",
-            "filename",
-            "status",
-            "total",
-            "processed",
-            "failed",
-            "progress",
-            "totalFinal",
-            "startedAt",
-            "finishedAt",
-            "createdAt",
-            "errorCode",
-            "errorMessage",
-            "errors",
-        ]
-
-    def get_errorCode(self, job) -> str | None:  # noqa: N802
-        return (job.error_code or "import_failed") if job.status == ImportJobStatus.FAILED else None
-
-    def get_errorMessage(self, job) -> str | None:  # noqa: N802
-        return (job.error_message or "The import failed.") if job.status == ImportJobStatus.FAILED else None
-
-
-class ErrorExportFilter(serializers.Serializer):
+class ErrorExportFilter(camelcase.Serializer):
     format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv")
 
 
-class DeadLetterOutput(serializers.ModelSerializer):
+class DeadLetterOutput(camelcase.ModelSerializer):
     """A dead letter without its rows (they can be a few hundred KB); the admin shows them."""
 
-    processId = serializers.UUIDField(source="job_id")  # noqa: N815
-    chunkNo = serializers.IntegerField(source="chunk_no")  # noqa: N815
-    firstRow = serializers.IntegerField(source="first_row_no")  # noqa: N815
-    rowCount = serializers.IntegerField(source="row_count")  # noqa: N815
+    process_id = serializers.UUIDField(source="job_id")
+    chunk_no = serializers.IntegerField()
+    first_row = serializers.IntegerField(source="first_row_no")
+    row_count = serializers.IntegerField()
     task = serializers.CharField(source="task_name")
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
-    updatedAt = serializers.DateTimeField(source="updated_at")  # noqa: N815
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
 
     class Meta:
         model = DeadLetter
         fields = [
             "id",
-            "processId",
-            "chunkNo",
-            "firstRow",
-            "rowCount",
+            "process_id",
+            "chunk_no",
+            "first_row",
+            "row_count",
             "task",
             "error",
             "attempts",
-            "createdAt",
-            "updatedAt",
+            "created_at",
+            "updated_at",
         ]
 
 
-class DeadLetterRetryOutput(serializers.Serializer):
+class DeadLetterRetryOutput(camelcase.Serializer):
     id = serializers.UUIDField()
-    processId = serializers.UUIDField(source="job_id")  # noqa: N815
-    chunkNo = serializers.IntegerField(source="chunk_no")  # noqa: N815
+    process_id = serializers.UUIDField(source="job_id")
+    chunk_no = serializers.IntegerField()
     status = serializers.SerializerMethodField()
 
     def get_status(self, letter) -> str:
         return "requeued"
 
 
-class QueueCountsOutput(serializers.Serializer):
+class QueueCountsOutput(camelcase.Serializer):
     waiting = serializers.IntegerField()
     active = serializers.IntegerField()
 
 
-class QueueStatsOutput(serializers.Serializer):
+class QueueStatsOutput(camelcase.Serializer):
     queues = serializers.DictField(child=QueueCountsOutput())
-    deadLetter = serializers.IntegerField()  # noqa: N815
+    dead_letter = serializers.IntegerField()

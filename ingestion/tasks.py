@@ -1,4 +1,5 @@
-"""Ingestion tasks (queue `ingestion`, routed in settings). Thin: ids and rows in, a service call.
+"""Ingestion tasks (queue `ingestion`, routed in settings), declared with the project's task kit
+(techsupport/tasks.py). Thin: ids and rows in, a service call.
 
 Transient faults retry with exponential backoff and jitter (3 retries); a chunk that still
 fails — or fails with a non-transient error — is written to the dead-letter queue by
@@ -8,42 +9,16 @@ killing the worker (INGESTION_MAX_WORKER_CRASHES, counted in PostgreSQL by `Task
 not run again: its chunk is dead-lettered, its split fails the job (`worker_crashed`).
 """
 
-import socket
-
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerOperationalError
-from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ingestion import services
+from techsupport.tasks import task_options
 
-TRANSIENT_ERRORS = (
-    AutoReconnect,
-    ConnectionFailure,
-    NetworkTimeout,
-    ServerSelectionTimeoutError,
-    RedisConnectionError,
-    RedisTimeoutError,
-    BrokerOperationalError,
-    OperationalError,
-    InterfaceError,
-    TimeoutError,
-    socket.timeout,
-)
-MAX_RETRIES = 3
-
-_RETRY_POLICY = {
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": True,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": MAX_RETRIES,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-}
+# Transient faults retry with backoff (techsupport.tasks.TRANSIENT_ERRORS); a split of the largest
+# sheet takes about a minute, a chunk a second or two.
+SPLIT_OPTIONS = task_options(limit_s=1800, retry_transient=True)
+CHUNK_OPTIONS = task_options(limit_s=300, retry_transient=True)
 
 
 class CrashCountedTask(Task):
@@ -112,12 +87,12 @@ class ChunkTask(CrashCountedTask):
         self._dead_letter(call, error, self.request.retries + 1)
 
 
-@shared_task(base=SplitTask, bind=True, **_RETRY_POLICY)
+@shared_task(base=SplitTask, bind=True, **SPLIT_OPTIONS)
 def import_split_task(self, job_id: str, resume: bool = False) -> None:
     self.guarded(lambda: services.import_job_split(job_id=job_id, resume=resume), job_id, resume)
 
 
-@shared_task(base=ChunkTask, bind=True, **_RETRY_POLICY)
+@shared_task(base=ChunkTask, bind=True, **CHUNK_OPTIONS)
 def import_chunk_task(
     self,
     job_id: str,
@@ -140,6 +115,6 @@ def import_chunk_task(
     )
 
 
-@shared_task
+@shared_task(**task_options(limit_s=120))
 def import_job_redrive_task() -> int:
     return services.import_jobs_redrive()

@@ -3,32 +3,33 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import RedisError
 from rest_framework import serializers, status
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin, IsAdminOrSupervisor
 from ingestion import error_export, selectors, services
 from ingestion.serializers import (
     DeadLetterOutput,
     DeadLetterRetryOutput,
     ErrorExportFilter,
-    ImportJobStatusOutput,
     QueueStatsOutput,
     UploadInput,
     UploadOutput,
 )
+from ingestion.status import ImportJobStatusOutput
 from ingestion.upload_handler import StoredUploadHandler, storage_directory
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound, ServiceUnavailable
+from techsupport.negotiation import ExportFormatNegotiation
 from techsupport.pagination import StandardPagination
-from techsupport.permissions import IsAdmin, IsAdminOrSupervisor
 from techsupport.validation import parse_uuid
 
 
 def _job_or_404(process_id: str):
     job = selectors.import_job_get(parse_uuid(process_id, "processId"))
     if job is None:
-        raise NotFound("The import process does not exist.", code="process_not_found")
+        raise NotFound("The import process does not exist.", code=ErrorCode.PROCESS_NOT_FOUND)
     return job
 
 
@@ -59,16 +60,9 @@ class FileStatusView(APIView):
         return Response(ImportJobStatusOutput(_job_or_404(process_id)).data)
 
 
-class _FormatIsOurs(DefaultContentNegotiation):
-    """`?format=csv|xlsx` picks the export, not a DRF renderer (DRF would 404 on `xlsx`)."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class FileErrorsView(APIView):
     permission_classes = [IsAdminOrSupervisor]
-    content_negotiation_class = _FormatIsOurs
+    content_negotiation_class = ExportFormatNegotiation
 
     @extend_schema(parameters=[ErrorExportFilter], responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, process_id):
@@ -124,6 +118,6 @@ class DeadLetterRetryView(APIView):
     def post(self, request, dead_letter_id):
         letter = selectors.dead_letter_get(parse_uuid(dead_letter_id, "id"))
         if letter is None:
-            raise NotFound("The dead letter does not exist.", code="dead_letter_not_found")
+            raise NotFound("The dead letter does not exist.", code=ErrorCode.DEAD_LETTER_NOT_FOUND)
         letter = services.dead_letter_retry(dead_letter=letter)
         return Response(DeadLetterRetryOutput(letter).data, status=status.HTTP_202_ACCEPTED)

@@ -32,10 +32,8 @@ from kombu.utils.json import dumps, loads
 
 
 def transport_options(folder: Path) -> dict:
-    """The Celery `broker_transport_options` for a broker living in `folder`."""
+    """The Celery `broker_transport_options` for a broker living in `folder` (made on first use)."""
     queue = folder / "queue"
-    for path in (queue, folder / "control", folder / "taken"):
-        path.mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(queue),
         "data_folder_out": str(queue),
@@ -48,6 +46,11 @@ _sequence = itertools.count()
 
 
 class Channel(filesystem.Channel):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for folder in (self.data_folder_in, self.control_folder, self._taken_folder):
+            os.makedirs(folder, exist_ok=True)
+
     @property
     def _taken_folder(self) -> str:
         return os.path.join(os.path.dirname(self.data_folder_in), "taken")

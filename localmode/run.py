@@ -26,7 +26,6 @@ from localmode import docstore, settings_file
 ROOT = settings_file.ROOT
 BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "var" / "log"
-QUEUES = "ingestion,sla,notifications,projections,default"
 SETUP_COMMANDS = (
     "migrate --noinput",
     "ensure_admin",
@@ -137,7 +136,7 @@ def run(host: str, port: str) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         subprocess.run([sys.executable, "-c", _SETUP_SCRIPT, *SETUP_COMMANDS], cwd=ROOT, env=env, check=True)
-        worker = [str(BIN / "celery"), "-A", "config", "worker", "--beat", "--loglevel", "INFO", "--queues", QUEUES]
+        worker = [str(BIN / "celery"), "-A", "config", "worker", "--beat", "--loglevel", "INFO"]
         worker += ["--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"), "--hostname", "local@%h"]
         children.append(subprocess.Popen(worker, cwd=ROOT, env=env))
         children.append(subprocess.Popen(web_server_command(host, port), cwd=ROOT, env=env))

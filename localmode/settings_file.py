@@ -54,8 +54,15 @@ def read(path: Path = PATH) -> dict[str, str]:
     return values
 
 
+# Folders local mode's settings point into (SQLite's file, static files whitenoise looks for):
+# made here, once, rather than by the settings module on every import.
+LOCAL_FOLDERS = ("var", "var/static")
+
+
 def ensure(path: Path = PATH) -> tuple[dict[str, str], bool]:
     """The local settings, writing the file first if it does not exist; (values, created)."""
+    for folder in LOCAL_FOLDERS:
+        (ROOT / folder).mkdir(parents=True, exist_ok=True)
     if path.exists():
         return read(path), False
     path.parent.mkdir(parents=True, exist_ok=True)

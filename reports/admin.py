@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from accounts.selectors import user_display_names
 from reports import selectors
 from reports.axes import months_axis, weeks_axis
 from reports.charts import bar_chart, stacked_column_chart
@@ -21,6 +22,7 @@ from reports.models import Dashboard
 from reports.pipelines import ReportFilters
 from techsupport.exceptions import AppError
 from techsupport.validation import parse_range
+from tickets.selectors import ticket_open_summary
 from tickets.states import ClientType
 
 PERMISSION = "reports.view_dashboard"
@@ -50,7 +52,7 @@ def _charts(filters: ReportFilters) -> list:
     avg = selectors.report_avg_resolution(filters=filters)
     escalated = selectors.report_escalated_per_month(filters=filters)
     agents = selectors.report_top_agents(filters=filters, limit=10)
-    agent_names = selectors.agent_names([row["agentId"] for row in agents])
+    agent_names = user_display_names([row["agentId"] for row in agents])
     weekly = selectors.report_weekly_status(filters=filters)
     sla = selectors.report_sla_compliance(filters=filters)
     weeks: dict[str, dict[str, int]] = {}
@@ -148,7 +150,7 @@ class DashboardAdmin(admin.ModelAdmin):
 
 
 def _summary(now) -> dict:
-    rows = selectors.ticket_open_summary(now=now)
+    rows = ticket_open_summary(now=now)
     return {
         "rows": rows,
         "open": sum(r["tickets"] for r in rows),

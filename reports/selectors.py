@@ -6,22 +6,14 @@ The API, `manage.py generate_report` and the admin dashboard all go through `rep
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from django.db.models import Count, Q
-
-from accounts.models import User
-from ingestion.selectors import import_job_list_latest
-from ingestion.serializers import ImportJobStatusOutput
+from ingestion.selectors import import_job_status_latest
+from ingestion.status import STATUS_COLUMNS
 from reports import pipelines
 from reports.pipelines import ReportFilters
 from techsupport.mongo import get_db
 from techsupport.ticket_logs import COLLECTION
-from tickets import sla
-from tickets.models import SlaPolicy, Ticket
-from tickets.selectors import breached_q
-from tickets.services import sla_policy_values
-from tickets.states import CLOCK_STOPPED, ClientType
+from tickets.selectors import sla_target_minutes_by_tier
 
 DEFAULT_TOP_AGENTS_LIMIT = 5
 LAST_PROCESSES_LIMIT = 10
@@ -63,15 +55,6 @@ def report_weekly_status(*, filters: ReportFilters) -> list[dict]:
     ]
 
 
-def sla_target_minutes_by_tier() -> dict[str, float]:
-    """SLA target per client tier, in minutes, from the policies editable in the admin; a tier
-    without a policy row falls back to the contract's default, as the SLA clock does."""
-    targets = {tier: policy.target_hours * 60 for tier, policy in sla.DEFAULT_POLICIES.items()}
-    for policy in SlaPolicy.objects.only("client_type", "target_hours"):
-        targets[policy.client_type] = float(policy.target_hours) * 60
-    return targets
-
-
 def report_sla_compliance(*, filters: ReportFilters) -> list[dict]:
     """`complianceRate` is withinSla / tickets as a fraction 0..1 rounded to 4 places;
     `avgOverrunMinutes` averages (resolutionMinutes - target) over the tickets beyond the target,
@@ -92,7 +75,7 @@ def report_sla_compliance(*, filters: ReportFilters) -> list[dict]:
 def report_last_processes() -> list[dict]:
     """The latest import jobs in the shape of `GET /api/files/status/{id}`. Import jobs are not
     ticket logs: the date and tier filters do not apply."""
-    return list(ImportJobStatusOutput(import_job_list_latest(limit=LAST_PROCESSES_LIMIT), many=True).data)
+    return import_job_status_latest(limit=LAST_PROCESSES_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -140,7 +123,7 @@ REPORTS: dict[str, Report] = {
             "last-processes",
             "Latest import processes",
             # The file-status shape; `errors` is a list: the JSON carries it, flat exports leave it out.
-            tuple(name for name in ImportJobStatusOutput.Meta.fields if name != "errors"),
+            STATUS_COLUMNS,
             lambda filters, limit: report_last_processes(),
         ),
     )
@@ -150,41 +133,3 @@ REPORTS: dict[str, Report] = {
 def report_run(name: str, *, filters: ReportFilters, limit: int = DEFAULT_TOP_AGENTS_LIMIT) -> list[dict]:
     """Rows of the named report (a key of REPORTS; KeyError otherwise)."""
     return REPORTS[name].run(filters, limit)
-
-
-def ticket_open_summary(*, now: datetime) -> list[dict]:
-    """Live tickets whose SLA clock runs, per tier and status, with how many have breached and
-    how many are at risk (past the warning threshold of their tier's policy, not yet due) -
-    one grouped query, for the dashboard."""
-    breached = breached_q(now)
-    at_risk = Q(pk__in=[])
-    for tier in ClientType.values:
-        horizon = sla.risk_horizon(now, sla_policy_values(tier))
-        at_risk |= Q(client__type=tier, sla_due_at__gte=now, sla_due_at__lte=horizon)
-    rows = (
-        Ticket.objects.alive()
-        .exclude(status__in=CLOCK_STOPPED)
-        .values("client__type", "status")
-        .annotate(
-            tickets=Count("id"),
-            breached=Count("id", filter=breached),
-            at_risk=Count("id", filter=at_risk & ~breached),
-        )
-        .order_by("client__type", "status")
-    )
-    return [
-        {
-            "clientType": row["client__type"],
-            "status": row["status"],
-            "tickets": row["tickets"],
-            "breached": row["breached"],
-            "atRisk": row["at_risk"],
-        }
-        for row in rows
-    ]
-
-
-def agent_names(agent_ids: list[str]) -> dict[str, str]:
-    """Display names of the agents in a report (ids from imported logs may be unknown here)."""
-    users = User.objects.filter(pk__in=agent_ids).only("id", "name", "email")
-    return {str(user.pk): user.name or user.email for user in users}

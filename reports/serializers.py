@@ -1,67 +1,61 @@
 from rest_framework import serializers
 
-from ingestion.serializers import ImportJobStatusOutput
+from ingestion.status import ImportJobStatusOutput
 from reports.pipelines import ReportFilters
 from reports.selectors import DEFAULT_TOP_AGENTS_LIMIT
+from techsupport import camelcase
 from techsupport.validation import parse_range
 from tickets.states import ClientType, TicketStatus
 
 EXPORT_FORMATS = ("json", "csv")
 
 
-class ReportQueryInput(serializers.Serializer):
+class ReportQueryInput(camelcase.Serializer):
     """`from`/`to` (inclusive; a bare date covers its whole day), `clientType`, `limit`
     (top-agents) and `format`. Validated data: `filters` (ReportFilters), `limit`, `format`."""
 
+    from_ = serializers.CharField(required=False, help_text="ISO-8601 date or date-time (inclusive), on createdAt.")
     to = serializers.CharField(required=False, help_text="ISO-8601 date or date-time (inclusive), on createdAt.")
-    clientType = serializers.ChoiceField(choices=ClientType.choices, required=False)  # noqa: N815
+    client_type = serializers.ChoiceField(choices=ClientType.choices, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=DEFAULT_TOP_AGENTS_LIMIT)
     format = serializers.ChoiceField(choices=EXPORT_FORMATS, default="json")
 
-    def get_fields(self):
-        fields = super().get_fields()
-        # `from` is a Python keyword, so it cannot be declared as a class attribute.
-        fields["from"] = serializers.CharField(
-            required=False, help_text="ISO-8601 date or date-time (inclusive), on createdAt."
-        )
-        return fields
-
     def validate(self, attrs):
-        start, end = parse_range({"from": attrs.pop("from", None), "to": attrs.pop("to", None)})
-        attrs["filters"] = ReportFilters(start=start, end=end, client_type=attrs.pop("clientType", None))
+        start, end = parse_range({"from": attrs.pop("from_", None), "to": attrs.pop("to", None)})
+        attrs["filters"] = ReportFilters(start=start, end=end, client_type=attrs.pop("client_type", None))
         return attrs
 
 
-class AvgResolutionRow(serializers.Serializer):
-    clientType = serializers.ChoiceField(choices=ClientType.choices)  # noqa: N815
-    avgResolutionMinutes = serializers.FloatField()  # noqa: N815
+class AvgResolutionRow(camelcase.Serializer):
+    client_type = serializers.ChoiceField(choices=ClientType.choices)
+    avg_resolution_minutes = serializers.FloatField()
     tickets = serializers.IntegerField()
 
 
-class EscalatedPerMonthRow(serializers.Serializer):
+class EscalatedPerMonthRow(camelcase.Serializer):
     year = serializers.IntegerField()
     month = serializers.IntegerField(min_value=1, max_value=12)
     escalated = serializers.IntegerField()
 
 
-class TopAgentRow(serializers.Serializer):
-    agentId = serializers.UUIDField()  # noqa: N815
-    avgResolutionMinutes = serializers.FloatField()  # noqa: N815
+class TopAgentRow(camelcase.Serializer):
+    agent_id = serializers.UUIDField()
+    avg_resolution_minutes = serializers.FloatField()
     tickets = serializers.IntegerField()
 
 
-class WeeklyStatusRow(serializers.Serializer):
-    weekStart = serializers.DateField(help_text="Monday of the ISO week of creation (UTC).")  # noqa: N815
+class WeeklyStatusRow(camelcase.Serializer):
+    week_start = serializers.DateField(help_text="Monday of the ISO week of creation (UTC).")
     status = serializers.ChoiceField(choices=TicketStatus.choices)
     tickets = serializers.IntegerField()
 
 
-class SlaComplianceRow(serializers.Serializer):
-    clientType = serializers.ChoiceField(choices=ClientType.choices)  # noqa: N815
+class SlaComplianceRow(camelcase.Serializer):
+    client_type = serializers.ChoiceField(choices=ClientType.choices)
     tickets = serializers.IntegerField()
-    withinSla = serializers.IntegerField()  # noqa: N815
-    complianceRate = serializers.FloatField(help_text="withinSla / tickets, a fraction 0..1 rounded to 4 places.")  # noqa: N815
-    avgOverrunMinutes = serializers.FloatField(  # noqa: N815
+    within_sla = serializers.IntegerField()
+    compliance_rate = serializers.FloatField(help_text="withinSla / tickets, a fraction 0..1 rounded to 4 places.")
+    avg_overrun_minutes = serializers.FloatField(
         allow_null=True, help_text="Average minutes beyond the target of the tickets that missed it."
     )
 

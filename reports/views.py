@@ -1,31 +1,24 @@
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdminOrSupervisor
 from reports import selectors
 from reports.exports import export_filename, rows_to_csv
 from reports.serializers import ROW_SERIALIZERS, ReportQueryInput
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound
+from techsupport.negotiation import ExportFormatNegotiation
 from techsupport.openapi import ErrorSerializer
-from techsupport.permissions import IsAdminOrSupervisor
-
-
-class _QueryFormatIsOurs(DefaultContentNegotiation):
-    """`?format=` is the report's export format (json|csv), validated by ReportQueryInput,
-    not DRF's renderer override (which would 404 on `csv`)."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class ReportView(APIView):
     """GET /api/reports/<name>: `{"data": [...]}`, or a CSV download with `?format=csv`."""
 
     permission_classes = [IsAdminOrSupervisor]
-    content_negotiation_class = _QueryFormatIsOurs
+    content_negotiation_class = ExportFormatNegotiation
     report_name = ""
 
     def get(self, request):
@@ -75,5 +68,7 @@ class UnknownReportView(APIView):
     @extend_schema(exclude=True)
     def get(self, request, name):
         raise NotFound(
-            f"There is no report named '{name}'.", code="report_not_found", details={"reports": list(selectors.REPORTS)}
+            f"There is no report named '{name}'.",
+            code=ErrorCode.REPORT_NOT_FOUND,
+            details={"reports": list(selectors.REPORTS)},
         )

@@ -20,17 +20,19 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from techsupport.error_codes import ErrorCode
+
 logger = logging.getLogger(__name__)
 
 
 class AppError(Exception):
     status = 400
-    code = "bad_request"
+    code = ErrorCode.BAD_REQUEST
     message = "The request is invalid."
 
     def __init__(self, message: str | None = None, *, code: str | None = None, details=None, status=None):
         self.message = message or self.message
-        self.code = code or self.code
+        self.code = ErrorCode(code or self.code)  # an unknown code fails here, loudly
         self.status = status or self.status
         self.details = details or {}
         self.headers: dict[str, str] = {}
@@ -38,39 +40,43 @@ class AppError(Exception):
 
 
 class ValidationFailed(AppError):
-    status, code, message = 400, "validation_error", "The request is invalid."
+    status, code, message = 400, ErrorCode.VALIDATION_ERROR, "The request is invalid."
 
 
 class NotAuthenticated(AppError):
-    status, code, message = 401, "not_authenticated", "Authentication credentials were not provided or are invalid."
+    status, code, message = (
+        401,
+        ErrorCode.NOT_AUTHENTICATED,
+        "Authentication credentials were not provided or are invalid.",
+    )
 
 
 class Forbidden(AppError):
-    status, code, message = 403, "forbidden", "Your role does not allow this action."
+    status, code, message = 403, ErrorCode.FORBIDDEN, "Your role does not allow this action."
 
 
 class NotFound(AppError):
-    status, code, message = 404, "not_found", "The resource does not exist."
+    status, code, message = 404, ErrorCode.NOT_FOUND, "The resource does not exist."
 
 
 class Conflict(AppError):
-    status, code, message = 409, "conflict", "The request conflicts with the current state."
+    status, code, message = 409, ErrorCode.CONFLICT, "The request conflicts with the current state."
 
 
 class PayloadTooLarge(AppError):
-    status, code, message = 413, "file_too_large", "The request body is too large."
+    status, code, message = 413, ErrorCode.FILE_TOO_LARGE, "The request body is too large."
 
 
 class UnsupportedMedia(AppError):
-    status, code, message = 415, "unsupported_media_type", "The file type is not supported."
+    status, code, message = 415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The file type is not supported."
 
 
 class BusinessRuleViolation(AppError):
-    status, code, message = 422, "business_rule_violation", "A business rule rejects this request."
+    status, code, message = 422, ErrorCode.BUSINESS_RULE_VIOLATION, "A business rule rejects this request."
 
 
 class RateLimited(AppError):
-    status, code, message = 429, "rate_limited", "Too many requests; slow down and retry later."
+    status, code, message = 429, ErrorCode.RATE_LIMITED, "Too many requests; slow down and retry later."
 
     def __init__(self, message: str | None = None, *, retry_after: int | None = None):
         """`retry_after`: seconds until the refusing limit's window ends (techsupport/rate_limits.py),
@@ -81,11 +87,12 @@ class RateLimited(AppError):
 
 
 class ServiceUnavailable(AppError):
-    status, code, message = 503, "service_unavailable", "A backing service is unavailable; retry shortly."
+    status, code, message = 503, ErrorCode.SERVICE_UNAVAILABLE, "A backing service is unavailable; retry shortly."
 
 
 def error_body(message: str, code: str, details=None) -> dict:
-    return {"message": message, "code": code, "details": details or {}}
+    """The one error shape. `code` must be one of ErrorCode (ValueError otherwise)."""
+    return {"message": message, "code": ErrorCode(code).value, "details": details or {}}
 
 
 def error_response(status: int, message: str, code: str, details=None) -> JsonResponse:

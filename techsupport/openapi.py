@@ -5,10 +5,17 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from accounts.roles import Role
+from techsupport.error_codes import ErrorCode
 from techsupport.pagination import StandardPagination
 
-_ROLE_ORDER = [Role.ADMIN, Role.SUPERVISOR, Role.AGENT]
+# Every role of the API, most powerful first; the accounts app registers them when it starts.
+_ROLE_ORDER: list[str] = []
+
+
+def api_roles_register(roles: list[str]) -> None:
+    """The roles an operation can name in its description (accounts/apps.py)."""
+    _ROLE_ORDER[:] = list(roles)
+
 
 _ERROR_DESCRIPTIONS = {
     "400": "Invalid input (`validation_error` and friends); per-field messages in `details`.",
@@ -24,7 +31,9 @@ class ErrorSerializer(serializers.Serializer):
     """Every error of the API, from any layer."""
 
     message = serializers.CharField(help_text="A human sentence.")
-    code = serializers.CharField(help_text="A stable snake_case code clients can switch on.")
+    code = serializers.ChoiceField(
+        choices=ErrorCode.choices, help_text="A stable snake_case code clients can switch on (ErrorCodeEnum)."
+    )
     details = serializers.DictField(required=False, help_text="Per-field messages or extra facts.")
 
 
@@ -41,7 +50,7 @@ class AutoSchema(SpectacularAutoSchema):
             roles = getattr(permission, "roles", None)
             if roles is not None:
                 allowed &= set(roles)
-        return [role.value for role in _ROLE_ORDER if role in allowed]
+        return [role for role in _ROLE_ORDER if role in allowed]
 
     def get_description(self):
         description = super().get_description() or ""

@@ -1,9 +1,8 @@
-"""Role permissions shared by every app. Roles are read from the database on each request
-(the JWT carries only the user id), so a role change takes effect at once."""
+"""Role-based permission classes, for any set of role names. The roles themselves belong to the
+accounts app (accounts/permissions.py names the ones the API uses); the role is read from the
+user on each request, so a role change takes effect at once."""
 
 from rest_framework.permissions import BasePermission
-
-from accounts.roles import Role
 
 
 class _HasRole(BasePermission):
@@ -16,10 +15,6 @@ class _HasRole(BasePermission):
 
 
 def HasRole(*roles: str) -> type[BasePermission]:  # noqa: N802 - used like a class
-    """`permission_classes = [HasRole(Role.ADMIN, Role.SUPERVISOR)]`."""
+    """`permission_classes = [HasRole("ADMIN", "SUPERVISOR")]`; `roles` is on the class, in order,
+    for the OpenAPI description (techsupport/openapi.py)."""
     return type(f"HasRole_{'_'.join(roles)}", (_HasRole,), {"roles": frozenset(roles)})
-
-
-IsAdmin = HasRole(Role.ADMIN)
-IsAdminOrSupervisor = HasRole(Role.ADMIN, Role.SUPERVISOR)
-IsAnyRole = HasRole(Role.ADMIN, Role.SUPERVISOR, Role.AGENT)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import ValidationFailed
 
 
@@ -15,7 +16,7 @@ def parse_uuid(value: str, name: str = "id") -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError as exc:
         raise ValidationFailed(
-            f"'{name}' must be a UUID.", code="invalid_id", details={name: "Must be a UUID."}
+            f"'{name}' must be a UUID.", code=ErrorCode.INVALID_ID, details={name: "Must be a UUID."}
         ) from exc
 
 
@@ -70,7 +71,7 @@ def parse_if_match(value: str | None) -> int | None:
     if match is None:
         raise ValidationFailed(
             "'If-Match' must be the ticket's ETag, as a ticket response sends it.",
-            code="invalid_precondition",
+            code=ErrorCode.INVALID_PRECONDITION,
             details={"If-Match": 'One strong entity tag such as "7", or *.'},
         )
     return int(match.group(1))

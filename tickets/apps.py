@@ -13,6 +13,8 @@ class TicketsConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import user_level_changed
+        from tickets.metrics import state_gauges_register
 
         # The level rule (tickets/services.py) follows an agent's level down.
         user_level_changed.connect(_on_user_level_changed, dispatch_uid="tickets_unassign_below_level")
+        state_gauges_register()

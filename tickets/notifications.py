@@ -1,7 +1,7 @@
 """Notifications (SLA events; an agent unassigned by the level rule): reading and marking them
 (the API), and delivering them (the outbox).
 
-Delivery (DESIGN.md "transactional outbox", docs/adr/0006-sla-sweep.md):
+Delivery (docs/design.md "transactional outbox", docs/adr/0006-sla-sweep.md):
 1. The SLA sweep (or a ticket service) inserts the `Notification` rows in the transaction that
    applied the warning, breach, escalation or unassignment, with `email_status` /
    `webhook_status` pending (the SLA webhook carries SLA kinds only).
@@ -27,7 +27,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound
+from techsupport.tasks import publish_on_commit, redrive
 from tickets.models import Notification, Ticket
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,6 @@ Delivery = Notification.Delivery
 
 REDRIVE_AFTER = timedelta(minutes=10)  # longer than the delivery task's whole retry ladder
 REDRIVE_BATCH = 1000
-DELIVERY_CHUNK = 500  # notification ids per delivery task (a message costs ~1 ms to publish)
 ERROR_MAX_CHARS = 2000
 
 
@@ -61,7 +62,7 @@ def notification_mark_read(*, recipient: User, notification_id, now: datetime | 
     Notification.objects.filter(pk=notification_id, recipient=recipient, read_at__isnull=True).update(read_at=now)
     notification = Notification.objects.filter(pk=notification_id, recipient=recipient).first()
     if notification is None:
-        raise NotFound("The notification does not exist.", code="notification_not_found")
+        raise NotFound("The notification does not exist.", code=ErrorCode.NOTIFICATION_NOT_FOUND)
     return notification
 
 
@@ -98,18 +99,12 @@ def notifications_build(
     return rows
 
 
-def notifications_enqueue(notification_ids: list) -> None:
-    """Enqueues delivery tasks in chunks. Called on commit; a broker failure is logged, not
-    raised: the rows stay pending and the re-drive picks them up."""
+def notifications_publish_on_commit(notification_ids: list) -> None:
+    """Enqueues the deliveries of these rows once the current transaction commits (in chunks); a
+    broker failure then is logged, not raised: the rows stay pending for the re-drive."""
     from tickets.tasks import notification_deliver_task
 
-    ids = [str(notification_id) for notification_id in notification_ids]
-    try:
-        with notification_deliver_task.app.producer_or_acquire() as producer:
-            for start in range(0, len(ids), DELIVERY_CHUNK):
-                notification_deliver_task.apply_async((ids[start : start + DELIVERY_CHUNK],), producer=producer)
-    except Exception:
-        logger.exception("could not enqueue notification deliveries", extra={"notifications": len(ids)})
+    publish_on_commit(notification_deliver_task, notification_ids)
 
 
 # --- Delivering (the outbox) -------------------------------------------------------------
@@ -204,15 +199,15 @@ def notification_redrive(*, now: datetime | None = None) -> int:
     """Re-enqueues up to REDRIVE_BATCH rows with a channel still pending and untouched for
     REDRIVE_AFTER; returns how many. Touching `updated_at` keeps the next run from re-enqueuing
     them again while they wait in the queue."""
+    from tickets.tasks import notification_deliver_task
+
     now = now or timezone.now()
-    pending = Q(email_status=Delivery.PENDING) | Q(webhook_status=Delivery.PENDING)
-    ids = list(
-        Notification.objects.filter(pending, updated_at__lte=now - REDRIVE_AFTER)
-        .order_by("updated_at")
-        .values_list("pk", flat=True)[:REDRIVE_BATCH]
+    pending = Notification.objects.filter(Q(email_status=Delivery.PENDING) | Q(webhook_status=Delivery.PENDING))
+    return redrive(
+        pending,
+        task=notification_deliver_task,
+        after=REDRIVE_AFTER,
+        now=now,
+        batch=REDRIVE_BATCH,
+        touch={"updated_at": now},
     )
-    if not ids:
-        return 0
-    Notification.objects.filter(pk__in=ids).update(updated_at=now)
-    notifications_enqueue(ids)
-    return len(ids)

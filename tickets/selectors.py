@@ -2,13 +2,14 @@
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from accounts.roles import Role
-from tickets.models import Client, Ticket, TicketEvent
-from tickets.services import ESCALATED_MIN_AGENT_LEVEL
-from tickets.states import CLOCK_STOPPED, TicketStatus
+from tickets import sla
+from tickets.models import Client, SlaPolicy, Ticket, TicketEvent
+from tickets.services import ESCALATED_MIN_AGENT_LEVEL, sla_policy_values
+from tickets.states import CLOCK_STOPPED, ClientType, TicketStatus
 
 
 def client_list(*, type: str | None = None, q: str | None = None) -> QuerySet[Client]:
@@ -24,6 +25,11 @@ def client_get(client_id) -> Client | None:
     return Client.objects.filter(pk=client_id).first()
 
 
+def past_due_q(now: datetime) -> Q:
+    """Clock running and past the due time, whether or not a sweep has recorded the breach yet."""
+    return Q(sla_due_at__lt=now) & ~Q(status__in=CLOCK_STOPPED)
+
+
 def breached_stamped_q() -> Q:
     """Breaches already recorded: the SLA sweep stamps `sla_breached_at` within a minute of the
     due time, and so does a late resolution. Partial index `ticket_live_breached_idx`."""
@@ -31,14 +37,19 @@ def breached_stamped_q() -> Q:
 
 
 def breached_unstamped_q(now: datetime) -> Q:
-    """Running tickets past their due time that no sweep has stamped yet (the last minute's):
-    a short range of partial index `ticket_live_unstamped_due_idx`. Disjoint from the stamped."""
-    return Q(sla_breached_at__isnull=True, sla_due_at__lt=now) & ~Q(status__in=CLOCK_STOPPED)
+    """Past due and not stamped yet (the last minute's, while the sweep runs): a short range of
+    partial index `ticket_live_unstamped_due_idx`. Disjoint from `breached_stamped_q`."""
+    return Q(sla_breached_at__isnull=True) & past_due_q(now)
 
 
 def breached_q(now: datetime) -> Q:
     """The SQL twin of `sla.is_breached` (late resolutions are stamped in sla_breached_at)."""
     return breached_stamped_q() | breached_unstamped_q(now)
+
+
+def ticket_past_due_count(*, now: datetime) -> int:
+    """Live tickets whose clock runs past their due time (the metrics gauge)."""
+    return Ticket.objects.alive().filter(past_due_q(now)).count()
 
 
 def ticket_list(
@@ -86,6 +97,11 @@ def ticket_list_branches(*, now: datetime, sla_breached: bool | None = None, **f
     return [tickets.filter(breached_stamped_q()), tickets.filter(breached_unstamped_q(now))]
 
 
+def tickets_by_id(ticket_ids) -> dict:
+    """{id: ticket} for these ids, soft-deleted ones included (the projection of the live state)."""
+    return Ticket.objects.in_bulk(list(ticket_ids))
+
+
 def ticket_get(ticket_id) -> Ticket | None:
     return Ticket.objects.alive().filter(pk=ticket_id).first()
 
@@ -101,3 +117,45 @@ def agents_eligible_for(ticket: Ticket) -> QuerySet[User]:
     if ticket.status == TicketStatus.ESCALATED:
         agents = agents.filter(level__gte=ESCALATED_MIN_AGENT_LEVEL)
     return agents.order_by("-level", "email")
+
+
+# --- SLA summaries (the dashboard and the reports read them) -------------------------------
+def sla_target_minutes_by_tier() -> dict[str, float]:
+    """SLA target per client tier, in minutes, from the policies editable in the admin; a tier
+    without a policy row falls back to the contract's default, as the SLA clock does."""
+    targets = {tier: policy.target_hours * 60 for tier, policy in sla.DEFAULT_POLICIES.items()}
+    for policy in SlaPolicy.objects.only("client_type", "target_hours"):
+        targets[policy.client_type] = float(policy.target_hours) * 60
+    return targets
+
+
+def ticket_open_summary(*, now: datetime) -> list[dict]:
+    """Live tickets whose SLA clock runs, per tier and status, with how many have breached and
+    how many are at risk (past the warning threshold of their tier's policy, not yet due) -
+    one grouped query, for the dashboard."""
+    breached = breached_q(now)
+    at_risk = Q(pk__in=[])
+    for tier in ClientType.values:
+        horizon = sla.risk_horizon(now, sla_policy_values(tier))
+        at_risk |= Q(client_type=tier, sla_due_at__gte=now, sla_due_at__lte=horizon)
+    rows = (
+        Ticket.objects.alive()
+        .exclude(status__in=CLOCK_STOPPED)
+        .values("client_type", "status")
+        .annotate(
+            tickets=Count("id"),
+            breached=Count("id", filter=breached),
+            at_risk=Count("id", filter=at_risk & ~breached),
+        )
+        .order_by("client_type", "status")
+    )
+    return [
+        {
+            "clientType": row["client_type"],
+            "status": row["status"],
+            "tickets": row["tickets"],
+            "breached": row["breached"],
+            "atRisk": row["at_risk"],
+        }
+        for row in rows
+    ]

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from techsupport import camelcase
 from techsupport.validation import parse_range
 from tickets import sla
 from tickets.models import MAX_PRIORITY, MIN_PRIORITY, Client, Notification, Ticket, TicketEvent
@@ -9,22 +10,22 @@ from tickets.states import ClientType, TicketStatus
 
 
 # --- Clients -----------------------------------------------------------------------------
-class ClientOutput(serializers.ModelSerializer):
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+class ClientOutput(camelcase.ModelSerializer):
+    created_at = serializers.DateTimeField()
 
     class Meta:
         model = Client
-        fields = ["id", "name", "email", "type", "company", "createdAt"]
+        fields = ["id", "name", "email", "type", "company", "created_at"]
 
 
-class ClientCreateInput(serializers.Serializer):
+class ClientCreateInput(camelcase.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     type = serializers.ChoiceField(choices=ClientType.choices)
     company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class ClientUpdateInput(serializers.Serializer):
+class ClientUpdateInput(camelcase.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     email = serializers.EmailField(max_length=254, required=False)
     type = serializers.ChoiceField(choices=ClientType.choices, required=False)
@@ -36,26 +37,26 @@ class ClientUpdateInput(serializers.Serializer):
         return attrs
 
 
-class ClientListFilter(serializers.Serializer):
+class ClientListFilter(camelcase.Serializer):
     type = serializers.ChoiceField(choices=ClientType.choices, required=False)
     q = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 # --- Tickets -----------------------------------------------------------------------------
-class TicketOutput(serializers.ModelSerializer):
+class TicketOutput(camelcase.ModelSerializer):
     """Needs `context["now"]` (one instant per response, so every row agrees)."""
 
-    clientId = serializers.UUIDField(source="client_id")  # noqa: N815
-    clientType = serializers.CharField(source="client_type")  # noqa: N815
-    agentId = serializers.UUIDField(source="agent_id", allow_null=True)  # noqa: N815
-    escalationLevel = serializers.IntegerField(source="escalation_level")  # noqa: N815
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
-    updatedAt = serializers.DateTimeField(source="updated_at")  # noqa: N815
-    resolvedAt = serializers.DateTimeField(source="resolved_at", allow_null=True)  # noqa: N815
-    resolutionTimeMin = serializers.FloatField(source="resolution_time_min", allow_null=True)  # noqa: N815
-    slaDueAt = serializers.DateTimeField(source="sla_due_at", allow_null=True)  # noqa: N815
-    slaBreached = serializers.SerializerMethodField()  # noqa: N815
-    slaRemainingMinutes = serializers.SerializerMethodField()  # noqa: N815
+    client_id = serializers.UUIDField()
+    client_type = serializers.CharField()
+    agent_id = serializers.UUIDField(allow_null=True)
+    escalation_level = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution_time_min = serializers.FloatField(allow_null=True)
+    sla_due_at = serializers.DateTimeField(allow_null=True)
+    sla_breached = serializers.SerializerMethodField()
+    sla_remaining_minutes = serializers.SerializerMethodField()
     version = serializers.IntegerField(
         read_only=True, help_text="Incremented by every change; also the ETag header. Send it as If-Match."
     )
@@ -68,21 +69,21 @@ class TicketOutput(serializers.ModelSerializer):
             "description",
             "status",
             "priority",
-            "clientId",
-            "clientType",
-            "agentId",
-            "escalationLevel",
-            "createdAt",
-            "updatedAt",
-            "resolvedAt",
-            "resolutionTimeMin",
-            "slaDueAt",
-            "slaBreached",
-            "slaRemainingMinutes",
+            "client_id",
+            "client_type",
+            "agent_id",
+            "escalation_level",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "resolution_time_min",
+            "sla_due_at",
+            "sla_breached",
+            "sla_remaining_minutes",
             "version",
         ]
 
-    def get_slaBreached(self, ticket) -> bool:  # noqa: N802
+    def get_sla_breached(self, ticket) -> bool:
         return sla.is_breached(
             due=ticket.sla_due_at,
             breached_at=ticket.sla_breached_at,
@@ -91,71 +92,70 @@ class TicketOutput(serializers.ModelSerializer):
             now=self.context["now"],
         )
 
-    def get_slaRemainingMinutes(self, ticket) -> int | None:  # noqa: N802
+    def get_sla_remaining_minutes(self, ticket) -> int | None:
         return sla.remaining_minutes(due=ticket.sla_due_at, clock_running=ticket.clock_running, now=self.context["now"])
 
 
-class TicketCreateInput(serializers.Serializer):
+class TicketCreateInput(camelcase.Serializer):
     title = serializers.CharField(min_length=3, max_length=200)
     description = serializers.CharField(min_length=3, max_length=10_000)
-    clientId = serializers.UUIDField()  # noqa: N815
+    client_id = serializers.UUIDField()
     priority = serializers.IntegerField(min_value=MIN_PRIORITY, max_value=MAX_PRIORITY, default=3)
 
 
-class TicketStatusInput(serializers.Serializer):
+class TicketStatusInput(camelcase.Serializer):
     status = serializers.ChoiceField(choices=TicketStatus.choices)
-    expectedStatus = serializers.ChoiceField(  # noqa: N815
+    expected_status = serializers.ChoiceField(
         choices=TicketStatus.choices,
         required=False,
         help_text="The status the change is based on: if the ticket has left it, 409 (the change is not applied).",
     )
 
 
-class TicketAssignInput(serializers.Serializer):
-    agentId = serializers.UUIDField()  # noqa: N815
+class TicketAssignInput(camelcase.Serializer):
+    agent_id = serializers.UUIDField()
 
 
-class TicketListFilter(serializers.Serializer):
+class TicketListFilter(camelcase.Serializer):
+    """The query of `GET /api/tickets`; validated data are `ticket_list`'s keyword arguments."""
+
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = serializers.IntegerField(min_value=MIN_PRIORITY, max_value=MAX_PRIORITY, required=False)
-    clientId = serializers.UUIDField(required=False)  # noqa: N815
-    clientType = serializers.ChoiceField(choices=ClientType.choices, required=False)  # noqa: N815
-    agentId = serializers.UUIDField(required=False)  # noqa: N815
-    slaBreached = serializers.BooleanField(required=False)  # noqa: N815
+    client_id = serializers.UUIDField(required=False)
+    client_type = serializers.ChoiceField(choices=ClientType.choices, required=False)
+    agent_id = serializers.UUIDField(required=False)
+    sla_breached = serializers.BooleanField(required=False)
     # ISO-8601 date or date-time on createdAt, inclusive; a bare `to` date covers its whole day.
-    # (`from` is a Python keyword; the field is declared in __init__.)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["from"] = serializers.CharField(required=False, help_text="createdAt lower bound")
-        self.fields["to"] = serializers.CharField(required=False, help_text="createdAt upper bound")
+    from_ = serializers.CharField(required=False, help_text="createdAt lower bound")
+    to = serializers.CharField(required=False, help_text="createdAt upper bound")
 
     def validate(self, attrs):
-        created_from, created_to = parse_range(attrs)
-        return {
-            "status": attrs.get("status"),
-            "priority": attrs.get("priority"),
-            "client_id": attrs.get("clientId"),
-            "client_type": attrs.get("clientType"),
-            "agent_id": attrs.get("agentId"),
-            "sla_breached": attrs.get("slaBreached"),
-            "created_from": created_from,
-            "created_to": created_to,
-        }
+        created_from, created_to = parse_range({"from": attrs.pop("from_", None), "to": attrs.pop("to", None)})
+        return {**attrs, "created_from": created_from, "created_to": created_to}
 
 
 # --- Events ------------------------------------------------------------------------------
-class TicketEventOutput(serializers.ModelSerializer):
-    ticketId = serializers.UUIDField(source="ticket_id")  # noqa: N815
-    actorId = serializers.UUIDField(source="actor_id", allow_null=True)  # noqa: N815
-    actorEmail = serializers.EmailField(source="actor.email", allow_null=True, default=None)  # noqa: N815
-    fromStatus = serializers.CharField(source="from_status", allow_null=True)  # noqa: N815
-    toStatus = serializers.CharField(source="to_status", allow_null=True)  # noqa: N815
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+class TicketEventOutput(camelcase.ModelSerializer):
+    ticket_id = serializers.UUIDField()
+    actor_id = serializers.UUIDField(allow_null=True)
+    actor_email = serializers.EmailField(source="actor.email", allow_null=True, default=None)
+    from_status = serializers.CharField(allow_null=True)
+    to_status = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
 
     class Meta:
         model = TicketEvent
-        fields = ["id", "ticketId", "kind", "actorId", "actorEmail", "fromStatus", "toStatus", "data", "createdAt"]
+        fields = [
+            "id",
+            "ticket_id",
+            "kind",
+            "actor_id",
+            "actor_email",
+            "from_status",
+            "to_status",
+            "data",
+            "created_at",
+        ]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -166,15 +166,15 @@ class TicketEventOutput(serializers.ModelSerializer):
 
 
 # --- Notifications -----------------------------------------------------------------------
-class NotificationOutput(serializers.ModelSerializer):
-    ticketId = serializers.UUIDField(source="ticket_id")  # noqa: N815
-    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
-    readAt = serializers.DateTimeField(source="read_at", allow_null=True)  # noqa: N815
+class NotificationOutput(camelcase.ModelSerializer):
+    ticket_id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
 
     class Meta:
         model = Notification
-        fields = ["id", "kind", "ticketId", "message", "createdAt", "readAt"]
+        fields = ["id", "kind", "ticket_id", "message", "created_at", "read_at"]
 
 
-class NotificationListFilter(serializers.Serializer):
+class NotificationListFilter(camelcase.Serializer):
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)

@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
-from reports.services import ticket_log_projection_enqueue
-from techsupport import metrics
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
-from tickets import sla
+from tickets import metrics, sla
 from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
-from tickets.notifications import notifications_build, notifications_enqueue
+from tickets.notifications import notifications_build, notifications_publish_on_commit
+from tickets.signals import tickets_changed
 from tickets.states import CLOCK_STOPPED, TRANSITIONS, TicketStatus, allowed_targets, can_transition
 
 # Entering one of these states must be projected to `ticket_logs` (see `_on_ticket_changed`).
@@ -43,7 +43,7 @@ def _client_email_check(email: str, *, exclude_pk=None) -> None:
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
-        raise Conflict("A client with this email already exists.", code="client_email_taken")
+        raise Conflict("A client with this email already exists.", code=ErrorCode.CLIENT_EMAIL_TAKEN)
 
 
 def client_create(*, name: str, email: str, type: str, company: str = "") -> Client:
@@ -54,7 +54,7 @@ def client_create(*, name: str, email: str, type: str, company: str = "") -> Cli
             _client_email_check(client.email)
             client.save()
     except IntegrityError as exc:  # lost a race with a concurrent create
-        raise Conflict("A client with this email already exists.", code="client_email_taken") from exc
+        raise Conflict("A client with this email already exists.", code=ErrorCode.CLIENT_EMAIL_TAKEN) from exc
     return client
 
 
@@ -74,7 +74,7 @@ def client_update(*, client: Client, **changes) -> Client:
             if tier_changed:
                 Ticket.objects.filter(client=client).update(client_type=client.type, version=F("version") + 1)
     except IntegrityError as exc:
-        raise Conflict("A client with this email already exists.", code="client_email_taken") from exc
+        raise Conflict("A client with this email already exists.", code=ErrorCode.CLIENT_EMAIL_TAKEN) from exc
     return client
 
 
@@ -133,7 +133,9 @@ def _lock_wait_bounded():
         yield
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise Conflict("Another change to this ticket is in progress; retry.", code="concurrent_update") from exc
+            raise Conflict(
+                "Another change to this ticket is in progress; retry.", code=ErrorCode.CONCURRENT_UPDATE
+            ) from exc
         raise
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
@@ -144,7 +146,7 @@ def _ticket_lock(ticket_id) -> Ticket:
     with _lock_wait_bounded():
         ticket = Ticket.objects.alive().select_for_update().filter(pk=ticket_id).first()
     if ticket is None:
-        raise NotFound("The ticket does not exist.", code="ticket_not_found")
+        raise NotFound("The ticket does not exist.", code=ErrorCode.TICKET_NOT_FOUND)
     return ticket
 
 
@@ -162,18 +164,15 @@ def _precondition_check(
         transition_check(ticket, to_status)
     raise Conflict(
         "The ticket has changed since you read it; reload it and decide again.",
-        code="concurrent_update",
+        code=ErrorCode.CONCURRENT_UPDATE,
         details={**_current(ticket), "expectedVersion": expected_version, "expectedStatus": expected_status},
     )
 
 
 def _on_ticket_changed(ticket: Ticket, event: TicketEvent) -> None:
-    """Called inside the transaction of a change that entered RESOLVED, CLOSED or ESCALATED.
-
-    The live projection to MongoDB `ticket_logs` hooks in here: the reports app adds its
-    outbox row (same transaction) and enqueues the delivery on commit. A no-op until then.
-    """
-    ticket_log_projection_enqueue(ticket=ticket)
+    """Called inside the transaction of a change that entered RESOLVED, CLOSED or ESCALATED:
+    announces it (tickets/signals.py; the reports app projects it into `ticket_logs`)."""
+    tickets_changed.send(sender=Ticket, tickets=[ticket])
 
 
 def ticket_create(
@@ -221,7 +220,7 @@ def transition_check(ticket: Ticket, to_status: str) -> None:
     if not can_transition(from_status, to_status):
         raise Conflict(
             f"A ticket cannot go from {from_status} to {to_status}.",
-            code="invalid_transition",
+            code=ErrorCode.INVALID_TRANSITION,
             details={
                 "from": from_status,
                 "to": to_status,
@@ -296,7 +295,7 @@ def agent_level_too_low(agent: User, status: str) -> bool:
 def _level_error(agent: User) -> BusinessRuleViolation:
     return BusinessRuleViolation(
         f"An escalated ticket needs an agent of level {ESCALATED_MIN_AGENT_LEVEL} or higher.",
-        code="agent_level_too_low",
+        code=ErrorCode.AGENT_LEVEL_TOO_LOW,
         details={"agentLevel": agent.level, "requiredLevel": ESCALATED_MIN_AGENT_LEVEL},
     )
 
@@ -341,7 +340,7 @@ def _unassign_save(rows: tuple[TicketEvent, Notification]) -> None:
     event, notification = rows
     event.save()
     notification.save()
-    transaction.on_commit(lambda: notifications_enqueue([notification.pk]), robust=True)
+    notifications_publish_on_commit([notification.pk])
 
 
 _TRANSITION_FIELDS = [
@@ -380,7 +379,7 @@ def ticket_change_status(
         locked = _ticket_lock(ticket.pk)
         if actor is not None and actor.role == Role.AGENT:
             if locked.agent_id != actor.pk:
-                raise Forbidden("Agents may change only tickets assigned to them.", code="not_assigned")
+                raise Forbidden("Agents may change only tickets assigned to them.", code=ErrorCode.NOT_ASSIGNED)
             if agent_level_too_low(actor, locked.status):
                 raise _level_error(actor)
         _precondition_check(
@@ -402,7 +401,9 @@ def ticket_change_status(
 def agent_assignment_error(agent: User | None, ticket: Ticket) -> BusinessRuleViolation | None:
     """Why `agent` cannot take `ticket`, or None. The agent must come from the database."""
     if agent is None or agent.role != Role.AGENT or not agent.is_active:
-        return BusinessRuleViolation("The agent does not exist, is inactive or is not an agent.", code="invalid_agent")
+        return BusinessRuleViolation(
+            "The agent does not exist, is inactive or is not an agent.", code=ErrorCode.INVALID_AGENT
+        )
     if agent_level_too_low(agent, ticket.status):
         return _level_error(agent)
     return None
@@ -562,12 +563,12 @@ def ticket_comment(*, ticket: Ticket, text: str, actor: User | None, now: dateti
     if not text or len(text) > COMMENT_MAX_LENGTH:
         raise ValidationFailed(
             f"A comment needs 1 to {COMMENT_MAX_LENGTH} characters.",
-            code="invalid_comment",
+            code=ErrorCode.INVALID_COMMENT,
             details={"text": f"1 to {COMMENT_MAX_LENGTH} characters."},
         )
     status = Ticket.objects.alive().filter(pk=ticket.pk).values_list("status", flat=True).first()
     if status is None:
-        raise NotFound("The ticket does not exist.", code="ticket_not_found")
+        raise NotFound("The ticket does not exist.", code=ErrorCode.TICKET_NOT_FOUND)
     return TicketEvent.objects.create(
         ticket_id=ticket.pk,
         actor=actor,

@@ -24,12 +24,11 @@ from psycopg.types.json import Jsonb
 
 from accounts.models import User
 from accounts.roles import Role
-from reports.services import ticket_log_projection_enqueue_many
-from techsupport import metrics
-from tickets import sla
+from tickets import metrics, sla
 from tickets.models import Notification, SlaPolicy, Ticket, TicketEvent
-from tickets.notifications import notifications_build, notifications_enqueue
+from tickets.notifications import notifications_build, notifications_publish_on_commit
 from tickets.services import ESCALATED_MIN_AGENT_LEVEL, agent_level_too_low, escalation_unassign, transition_apply
+from tickets.signals import tickets_changed
 from tickets.states import CLOCK_STOPPED, TicketStatus, can_transition
 
 logger = logging.getLogger(__name__)
@@ -356,10 +355,11 @@ def _sweep_batch(context: _SweepContext, batch_size: int, result: SweepResult) -
         _tickets_update(tickets)
         _rows_insert(TicketEvent, plan.events)
         _rows_insert(Notification, plan.notifications)
-        ticket_log_projection_enqueue_many(tickets=plan.escalated)
+        if plan.escalated:
+            tickets_changed.send(sender=Ticket, tickets=plan.escalated)
         ids = [notification.pk for notification in plan.notifications]
         if ids:
-            transaction.on_commit(lambda: notifications_enqueue(ids), robust=True)
+            notifications_publish_on_commit(ids)
         if plan.breaches or plan.escalation_levels:
             breaches, levels = plan.breaches, plan.escalation_levels
             transaction.on_commit(lambda: _count_metrics(breaches, levels), robust=True)

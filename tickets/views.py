@@ -9,11 +9,12 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdminOrSupervisor, IsAnyRole
 from techsupport.bounded_pages import CompiledLists
+from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound, ValidationFailed
 from techsupport.openapi import ErrorSerializer
 from techsupport.pagination import TOTAL_ESTIMATED_HEADER, StandardPagination
-from techsupport.permissions import IsAdminOrSupervisor, IsAnyRole
 from techsupport.serializer_rows import SerializerRows
 from techsupport.validation import parse_if_match, parse_uuid
 from tickets import notifications, selectors, services
@@ -80,14 +81,14 @@ class _RolePerMethod(APIView):
 def _client_or_404(client_id: str):
     client = selectors.client_get(parse_uuid(client_id, "id"))
     if client is None:
-        raise NotFound("The client does not exist.", code="client_not_found")
+        raise NotFound("The client does not exist.", code=ErrorCode.CLIENT_NOT_FOUND)
     return client
 
 
 def _ticket_or_404(ticket_id: str):
     ticket = selectors.ticket_get(parse_uuid(ticket_id, "id"))
     if ticket is None:
-        raise NotFound("The ticket does not exist.", code="ticket_not_found")
+        raise NotFound("The ticket does not exist.", code=ErrorCode.TICKET_NOT_FOUND)
     return ticket
 
 
@@ -191,10 +192,12 @@ class TicketListView(APIView):
     def post(self, request):
         data = TicketCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        client = selectors.client_get(data.validated_data["clientId"])
+        client = selectors.client_get(data.validated_data["client_id"])
         if client is None:
             raise ValidationFailed(
-                "The client does not exist.", code="unknown_client", details={"clientId": "No client has this id."}
+                "The client does not exist.",
+                code=ErrorCode.UNKNOWN_CLIENT,
+                details={"clientId": "No client has this id."},
             )
         ticket = services.ticket_create(
             title=data.validated_data["title"],
@@ -255,7 +258,7 @@ class TicketStatusView(APIView):
             to_status=data.validated_data["status"],
             actor=request.user,
             expected_version=expected_version,
-            expected_status=data.validated_data.get("expectedStatus"),
+            expected_status=data.validated_data.get("expected_status"),
         )
         return _ticket_response(ticket)
 
@@ -279,7 +282,7 @@ class TicketAssignView(APIView):
         data.is_valid(raise_exception=True)
         ticket = services.ticket_assign(
             ticket=ticket,
-            agent_id=data.validated_data["agentId"],
+            agent_id=data.validated_data["agent_id"],
             actor=request.user,
             expected_version=expected_version,
         )

@@ -8,10 +8,10 @@ import signal
 
 from celery import shared_task
 
-from ingestion.tasks import _RETRY_POLICY, SplitTask
+from ingestion.tasks import SPLIT_OPTIONS, SplitTask
 
 
-@shared_task(base=SplitTask, bind=True, name="tests.faults.crash_tasks.killer_split_task", **_RETRY_POLICY)
+@shared_task(base=SplitTask, bind=True, name="tests.faults.crash_tasks.killer_split_task", **SPLIT_OPTIONS)
 def killer_split_task(self, job_id: str, resume: bool = False) -> None:
     """Like a split whose reader aborts the process (a native allocation failure): the worker
     process dies mid-task, every time it is delivered."""

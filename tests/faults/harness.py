@@ -180,11 +180,13 @@ def start_worker(
 ) -> subprocess.Popen:
     """A Celery worker process. The solo pool runs one task at a time in the worker process
     itself, so SIGKILL of this pid kills the task mid-flight; with `pool="prefork"` a task that
-    kills its own process kills a child, which the worker replaces. `include`: extra task modules."""
+    kills its own process kills a child, which the worker replaces. `queues=""`: every queue.
+    `include`: extra task modules."""
     out = open(log or os.devnull, "ab")  # noqa: SIM115 - owned by the process
     return subprocess.Popen(
         [
-            *(str(BIN / "celery"), "-A", "config", "worker", "--queues", queues, "--concurrency", "1", "-P", pool),
+            *(str(BIN / "celery"), "-A", "config", "worker", "--concurrency", "1", "-P", pool),
+            *(("--queues", queues) if queues else ()),
             *("--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"),
             *(("--include", include) if include else ()),
         ],

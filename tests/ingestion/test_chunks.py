@@ -81,7 +81,7 @@ def test_a_transient_store_failure_recovers_on_retry(admin_client, post_workbook
             raise failures.pop()
         real_store(documents)
 
-    with mock.patch.object(services, "ticket_logs_store", side_effect=store_failing_once) as store:
+    with mock.patch.object(services.chunks, "ticket_logs_store", side_effect=store_failing_once) as store:
         body = post_workbook(admin_client, workbook_bytes(clean_rows(3))).json()
 
     assert store.call_count == 2
@@ -105,7 +105,7 @@ def test_a_chunk_that_keeps_failing_goes_to_the_dlq_and_a_replay_corrects_the_co
             raise AutoReconnect("connection reset")
         real_store(documents)
 
-    with mock.patch.object(services, "ticket_logs_store", side_effect=store_failing_for_the_second_chunk):
+    with mock.patch.object(services.chunks, "ticket_logs_store", side_effect=store_failing_for_the_second_chunk):
         body = post_workbook(admin_client, workbook_bytes(rows)).json()
 
     assert calls["n"] == 4  # the first attempt and 3 retries
@@ -161,7 +161,7 @@ def test_a_chunk_that_keeps_failing_goes_to_the_dlq_and_a_replay_corrects_the_co
 def test_a_replay_that_fails_again_keeps_the_letter_and_the_counts(mongo_db, django_capture_on_commit_callbacks):
     job = split_job(total=1)
     rows = wire_rows([ticket_row(0)])
-    with mock.patch.object(services, "ticket_logs_store", side_effect=AutoReconnect("down")):
+    with mock.patch.object(services.chunks, "ticket_logs_store", side_effect=AutoReconnect("down")):
         import_chunk_task.apply(args=[str(job.pk), 0, 2, rows])
         letter = DeadLetter.objects.get()
         with django_capture_on_commit_callbacks(execute=True):
@@ -184,7 +184,7 @@ def test_a_replay_that_fails_again_keeps_the_letter_and_the_counts(mongo_db, dja
 
 def test_a_non_transient_error_goes_to_the_dlq_without_retries(mongo_db):
     job = split_job(total=1)
-    with mock.patch.object(services, "ticket_logs_store", side_effect=ValueError("bad document")) as store:
+    with mock.patch.object(services.chunks, "ticket_logs_store", side_effect=ValueError("bad document")) as store:
         import_chunk_task.apply(args=[str(job.pk), 0, 2, wire_rows([ticket_row(0)])])
 
     assert store.call_count == 1

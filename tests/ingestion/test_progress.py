@@ -9,7 +9,7 @@ import pytest
 
 from ingestion import selectors, services
 from ingestion.models import ImportJob
-from ingestion.serializers import ImportJobStatusOutput
+from ingestion.status import ImportJobStatusOutput
 from ingestion.tasks import import_chunk_task
 from tests.ingestion.workbooks import clean_rows, ticket_row, upload, workbook_bytes
 

@@ -18,7 +18,7 @@ def test_upload_accepted_while_the_broker_is_down_is_redriven_later(admin_client
         raise BrokerOperationalError("Error 111 connecting to redis. Connection refused.")
 
     # Given the broker refuses the enqueue right after the upload commits
-    monkeypatch.setattr("ingestion.tasks.import_split_task.delay", broker_down)
+    monkeypatch.setattr("ingestion.tasks.import_split_task.apply_async", broker_down)
     response = post_workbook(admin_client, workbook_bytes(clean_rows(3)))
 
     # then the upload is still accepted and the job waits, nothing lost

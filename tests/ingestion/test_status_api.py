@@ -155,7 +155,7 @@ def test_file_list_query_count_does_not_grow_with_jobs(admin_client, django_asse
 
 def test_import_job_list_latest_is_ready_for_the_status_serializer(django_assert_num_queries):
     from ingestion.selectors import import_job_list_latest
-    from ingestion.serializers import ImportJobStatusOutput
+    from ingestion.status import ImportJobStatusOutput
 
     for n in range(12):
         ImportJob.objects.create(filename=f"{n}.xlsx", stored_name="x", sha256="0" * 64)

@@ -15,8 +15,6 @@ from pymongo import MongoClient
 from localmode.run import web_server_command
 from tests.faults.harness import ROOT, free_port, start_worker, stop, wait_for
 
-QUEUES = "ingestion,sla,notifications,projections,default"
-
 
 def stack_env(folder: Path, *, mongo_url: str, admin: tuple[str, str], **extra: str) -> dict:
     """Local mode's environment (DEBUG on, no REDIS_URL: the file broker) on files in `folder`."""
@@ -65,7 +63,7 @@ def local_stack(folder: Path, *, document_db: str, admin: tuple[str, str], setup
         stdout=subprocess.DEVNULL,
         stderr=open(folder / "web.log", "wb"),  # noqa: SIM115 - owned by the process
     )
-    worker = start_worker(env, queues=QUEUES, log=folder / "worker.log")
+    worker = start_worker(env, queues="", log=folder / "worker.log")  # every queue, as `make run`
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _answers(f"{base}/health"), timeout=60, what="the web server")

@@ -66,6 +66,7 @@ def test_two_consumers_polling_at_once_never_get_the_same_message(broker):
 
 def test_a_message_being_written_is_invisible_until_complete(broker):
     connect, folder = broker
+    (folder / "queue").mkdir(parents=True)
     (folder / "queue" / ".000000000000001_x.ingestion.msg.part").write_bytes(b'{"half')
     with connect() as connection:
         assert _drain(connection, "ingestion") == []

@@ -7,6 +7,7 @@ from reports.pipelines import ReportFilters
 from techsupport.validation import parse_range
 from tests.reports.factories import agent_id, at, insert_logs, log_doc
 from tickets.models import SlaPolicy
+from tickets.selectors import sla_target_minutes_by_tier
 
 
 def filters(**params) -> ReportFilters:
@@ -195,7 +196,7 @@ def sla_logs(db):
 
 
 def test_sla_target_minutes_from_the_policies(db):
-    assert selectors.sla_target_minutes_by_tier() == {"NORMAL": 1440.0, "VIP": 120.0}
+    assert sla_target_minutes_by_tier() == {"NORMAL": 1440.0, "VIP": 120.0}
 
 
 def test_sla_compliance_against_default_policies(sla_logs):

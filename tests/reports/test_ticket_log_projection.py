@@ -9,7 +9,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 from reports import services
 from reports.models import TicketLogProjection
 from reports.services import ticket_log_document_for
-from reports.tasks import MAX_RETRIES, ticket_log_redrive_task
+from reports.tasks import MAX_RETRIES, ticket_log_project_task, ticket_log_redrive_task
 from tests.accounts.factories import UserFactory
 from tests.tickets.factories import ClientFactory, TicketFactory
 from tickets.models import Ticket
@@ -158,10 +158,10 @@ def test_mongo_outage_never_blocks_the_status_change_and_redrive_delivers_later(
 def test_broker_down_at_enqueue_leaves_the_row_pending(
     ticket, mongo_db, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down(projection_id):
+    def broker_down(*args, **kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(services, "_enqueue", broker_down)
+    monkeypatch.setattr(ticket_log_project_task, "apply_async", broker_down)
 
     with django_capture_on_commit_callbacks(execute=True):
         ticket_change_status(ticket=ticket, to_status=TicketStatus.RESOLVED, actor=None)

@@ -1,5 +1,5 @@
 """Every API endpoint by every role (ADMIN, SUPERVISOR, AGENT) by anonymous, table-driven from
-the contract (SPEC.md): anonymous → 401, a role the contract does not allow → 403, an allowed
+the contract (docs/contract.md): anonymous → 401, a role the contract does not allow → 403, an allowed
 role → the endpoint's exact success status with a minimal valid request.
 
 `test_the_matrix_covers_every_operation_in_the_schema` fails when an endpoint is added to the

@@ -8,14 +8,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _manage(*args, **env):
-    # Without what config/settings_test.py put into this process's environment.
+def _production_env(**env) -> dict:
+    """This process's environment without what config/settings_test.py put into it, as a production
+    process would have it: with a broker URL beside a database URL (settings refuse one without the
+    other; nothing connects to it here)."""
     test_only = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "CELERY_TASK_ALWAYS_EAGER"}
     base = {k: v for k, v in os.environ.items() if k not in test_only}
+    base.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+    return {**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
+
+
+def _manage(*args, **env):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        env=_production_env(**env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -53,12 +60,10 @@ def _database_settings(**env) -> str:
 
 
 def _shell(script: str, **env):
-    test_only = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "CELERY_TASK_ALWAYS_EAGER"}
-    base = {k: v for k, v in os.environ.items() if k not in test_only}
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {script}"],
         cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "SECRET_KEY": "k" * 50, **env},
+        env=_production_env(DEBUG="0", SECRET_KEY="k" * 50, **env),
         capture_output=True,
         text=True,
         timeout=60,
