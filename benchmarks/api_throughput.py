@@ -163,6 +163,8 @@ def server_env(port: int, mongo_url: str, workdir: Path) -> dict:
         GUNICORN_BIND=f"127.0.0.1:{port}",
         STATIC_ROOT=str(workdir / "static"),
         JWT_ACCESS_MINUTES="600",
+        INGESTION_MAX_UPLOAD_MB="200",
+        MEDIA_ROOT=str(workdir / "media"),
     )
     return env
 
@@ -253,6 +255,40 @@ def cases(seed: dict) -> list[tuple[str, str]]:
     return [(f"{name}, page {page}", f"{query}&page={page}") for name, query in filters.items() for page in (1, 500)]
 
 
+def upload_times(base: str, token: str, rows: int, times: int = 5) -> tuple[int, list[float]]:
+    """(file size, seconds from the request's start to the 202) for a generated workbook of
+    `rows` rows, uploaded `times` times with curl (a real multipart body over loopback)."""
+    from ingestion.sample_workbook import write_sample_workbook
+
+    path = Path(tempfile.gettempdir()) / f"api-throughput-upload-{rows}.xlsx"
+    if not path.exists():
+        write_sample_workbook(path, rows=rows, invalid_ratio=0.01, seed=42)
+    seconds = []
+    for _ in range(times):
+        out = subprocess.run(
+            [
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{time_total}",
+                "-H",
+                f"Authorization: Bearer {token}",
+                "-F",
+                f"file=@{path}",
+                f"{base}/api/files/upload",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        if out[0] != "202":
+            sys.exit(f"upload answered {out[0]}")
+        seconds.append(float(out[1]))
+    return path.stat().st_size, seconds
+
+
 def machine() -> str:
     cpu = "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -292,6 +328,7 @@ def main() -> None:
     parser.add_argument("--lone-seconds", type=float, default=3, help="the one-connection latency pass, per case")
     parser.add_argument("--port", type=int, default=8093)
     parser.add_argument("--cases", nargs="*", help="only the cases whose label starts with one of these")
+    parser.add_argument("--upload-rows", type=int, default=0, help="also time uploads of a workbook this long")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: install it with `apt-get install wrk` (Debian package `wrk`).")
@@ -329,6 +366,13 @@ def main() -> None:
             health_runs.append(health)
             lines.append(row(label, case, health["rps"]))
             print(lines[-1], file=sys.stderr, flush=True)
+        if args.upload_rows:
+            size, seconds = upload_times(base, seed["token"], args.upload_rows)
+            lines.append(
+                f"\nUpload of a {args.upload_rows:,}-row workbook ({size / 2**20:.0f} MB) to 202, curl, 5 times: "
+                + ", ".join(f"{s * 1000:.0f}" for s in seconds)
+                + " ms"
+            )
     finally:
         stop_server(server)
     load_after = os.getloadavg()

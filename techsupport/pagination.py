@@ -12,7 +12,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE = 10_000_000
 # `paginate_values` counts exactly up to this many rows (50 pages of 20), and beyond it takes
 # PostgreSQL's planner estimate, said so by this response header: counting 400,000 matches
-# exactly read 400,000 index entries on every request (docs/adr/0009-list-counts.md).
+# exactly read 400,000 index entries on every request (docs/adr/0010-list-counts.md).
 EXACT_COUNT_MAX = 1_000
 TOTAL_ESTIMATED_HEADER = "X-Total-Estimated"
 

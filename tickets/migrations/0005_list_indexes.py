@@ -1,4 +1,4 @@
-# Indexes for the ticket list at 1M tickets (docs/adr/0009-list-counts.md), built CONCURRENTLY
+# Indexes for the ticket list at 1M tickets (docs/adr/0010-list-counts.md), built CONCURRENTLY
 # on PostgreSQL so a live table keeps taking writes; the new client/agent indexes are in place
 # before the old ones go, so the foreign keys are never without one.
 
