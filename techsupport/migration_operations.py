@@ -10,25 +10,26 @@ from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndex
 from django.db.migrations import AddIndex, RemoveIndex
 
 
-class AddIndexConcurrentlyWhereSupported(AddIndexConcurrently):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+class _ConcurrentlyOnPostgres:
+    """Runs the concurrent operation on PostgreSQL and `plain`'s elsewhere."""
+
+    plain: type
+
+    def _run(self, direction: str, schema_editor, *args):
         if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        return AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+            return getattr(super(), direction)(args[0], schema_editor, *args[1:])
+        return getattr(self.plain, direction)(self, args[0], schema_editor, *args[1:])
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        return self._run("database_forwards", schema_editor, app_label, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+        return self._run("database_backwards", schema_editor, app_label, from_state, to_state)
 
 
-class RemoveIndexConcurrentlyWhereSupported(RemoveIndexConcurrently):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        return RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+class AddIndexConcurrentlyWhereSupported(_ConcurrentlyOnPostgres, AddIndexConcurrently):
+    plain = AddIndex
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+class RemoveIndexConcurrentlyWhereSupported(_ConcurrentlyOnPostgres, RemoveIndexConcurrently):
+    plain = RemoveIndex
