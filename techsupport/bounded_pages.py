@@ -125,6 +125,9 @@ def compile_branches(branches: list, columns: list[str]) -> CompiledBranches | N
     return CompiledBranches(*rows_sql, pk, ids_sql, ids_sql(_LIMIT_MARK), tuple(params), first.db)
 
 
+_CLOCKED = object()
+
+
 class CompiledLists:
     """Compilations kept per caller key (e.g. a list's validated filters), for the lists whose
     SQL does not depend on the clock: a miss compiles the branches for two instants one second
@@ -136,16 +139,17 @@ class CompiledLists:
 
     def get(self, key, branches_at: Callable, now: datetime, columns: list[str]) -> CompiledBranches | None:
         kept = self._kept.get(key)
-        if kept is not None:
+        if kept is not None and kept is not _CLOCKED:
             return kept
         compiled = compile_branches(branches_at(now), columns)
-        if compiled is None:
-            return None
+        if compiled is None or kept is _CLOCKED:
+            return compiled
         other = compile_branches(branches_at(now + timedelta(seconds=1)), columns)
-        if other is not None and (other.ids_template, other.params) == (compiled.ids_template, compiled.params):
-            if len(self._kept) >= self.size:
-                self._kept.clear()
-            self._kept[key] = compiled
+        same = other is not None and (other.ids_template, other.params) == (compiled.ids_template, compiled.params)
+        if len(self._kept) >= self.size:
+            self._kept.clear()
+        # A clock-dependent key is remembered too, so it is not compiled twice again.
+        self._kept[key] = compiled if same else _CLOCKED
         return compiled
 
 
