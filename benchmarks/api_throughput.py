@@ -164,6 +164,7 @@ def server_env(port: int, mongo_url: str, workdir: Path) -> dict:
         STATIC_ROOT=str(workdir / "static"),
         JWT_ACCESS_MINUTES="600",
         INGESTION_MAX_UPLOAD_MB="200",
+        CELERY_TASK_ALWAYS_EAGER="0",  # tickets_api's setup turns it on for this process; never the server
         MEDIA_ROOT=str(workdir / "media"),
     )
     return env
@@ -377,7 +378,7 @@ def main() -> None:
         stop_server(server)
     load_after = os.getloadavg()
     health_cpu = {
-        name: sum(run["cpu_ms"][name] for run in health_runs) / len(health_runs)
+        name: sum(run["cpu_ms"][name] for run in health_runs) / max(len(health_runs), 1)
         for name in ("gunicorn", "postgres", "redis", "wrk")
     }
     print(f"\nMachine: {machine()}")
