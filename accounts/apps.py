@@ -19,3 +19,9 @@ class AccountsConfig(AppConfig):
         api_roles_register([role.value for role in Role])
         # After every app: permissions of later apps exist only once their own post_migrate ran.
         post_migrate.connect(_sync_supervisors_group, dispatch_uid="accounts_supervisors_group")
+        from accounts.auth_state import signals_connect
+        from accounts.authentication import AccessTokenPrefetch
+        from techsupport.rate_limits import request_prefetch_register
+
+        signals_connect()
+        request_prefetch_register(AccessTokenPrefetch())

@@ -1,27 +1,84 @@
-"""Bearer-token authentication: simplejwt's, hardened.
+"""Bearer-token authentication: simplejwt's, hardened, and without a query per request.
 
 A validly signed token whose subject is not a user id (not a UUID, empty, absurdly long) made
 simplejwt's lookup raise Django's ValidationError, which escaped as a 500. Here it is an invalid
 token (401), like any other token that names no user. A token issued before the user's last
-password change is refused too (accounts/tokens.py)."""
+password change is refused too (accounts/tokens.py).
 
-from django.core.exceptions import ValidationError
+The user comes from the token's subject and the user's cached auth state (accounts/auth_state.py:
+token version, active, role, level — kept current by every save of the user), not from a SELECT.
+For /api requests the shared rate limit's Redis round trip already read that state
+(`AccessTokenPrefetch`, registered in accounts/apps.py), so authentication costs no round trip.
+"""
+
+import uuid
+
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings
 
 from accounts import tokens
+from accounts.auth_state import auth_state_get, state_key, user_from_state
+
+_UNSET = object()
+
+
+def _subject(validated_token) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(validated_token[api_settings.USER_ID_CLAIM]))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidToken("Token contained no recognizable user identification.") from exc
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
+    def authenticate(self, request):
+        prefetched = getattr(request._request, "_auth_prefetch", None)
+        if prefetched is None:
+            return super().authenticate(request)
+        validated_token, raw_state = prefetched
+        return self._user(validated_token, raw_state), validated_token
+
     def get_user(self, validated_token):
-        try:
-            user = super().get_user(validated_token)
-        except (ValidationError, ValueError, TypeError) as exc:
-            raise InvalidToken("Token contained no recognizable user identification.") from exc
-        if not tokens.token_version_current(validated_token, user.token_version):
+        return self._user(validated_token, _UNSET)
+
+    def _user(self, validated_token, raw_state):
+        user_id = _subject(validated_token)
+        state = auth_state_get(user_id, prefetched=raw_state, was_prefetched=raw_state is not _UNSET)
+        if state is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
+        if not state.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        if not tokens.token_version_current(validated_token, state.token_version):
             raise InvalidToken("The token was issued before the last password change.")
-        return user
+        return user_from_state(user_id, state)
+
+
+class AccessTokenPrefetch:
+    """Names the caller's auth-state entry for the API rate limit's pipeline, once the bearer
+    token's signature and expiry check out (a forged token makes no read), and keeps the
+    validated token and the entry on the request for `JWTAuthentication`."""
+
+    def __init__(self):
+        self.authentication = JWTAuthentication()
+
+    def key(self, request) -> str | None:
+        header = request.META.get(api_settings.AUTH_HEADER_NAME)
+        if not header:
+            return None
+        try:
+            raw = self.authentication.get_raw_token(header.encode("iso-8859-1", "replace"))
+            if raw is None:
+                return None
+            validated_token = self.authentication.get_validated_token(raw)
+            user_id = _subject(validated_token)
+        except (AuthenticationFailed, TokenError):
+            return None  # authentication refuses it with the reason
+        request._auth_token = validated_token
+        return state_key(user_id)
+
+    def deliver(self, request, raw) -> None:
+        request._auth_prefetch = (request._auth_token, raw)
 
 
 class JWTAuthenticationScheme(SimpleJWTScheme):

@@ -81,8 +81,8 @@ def fill(n_tickets: int) -> dict:
     password = make_password("Bench-Pass-2024")
     agents = []
     with cur.copy(
-        "COPY accounts_user (id, email, name, role, level, is_active, is_staff, is_superuser, password, created_at)"
-        " FROM STDIN"
+        "COPY accounts_user (id, email, name, role, level, is_active, is_staff, is_superuser, password, created_at,"
+        " token_version) FROM STDIN"
     ) as copy:
         for n in range(N_AGENTS):
             agent_id = uuid.uuid4()
@@ -99,11 +99,12 @@ def fill(n_tickets: int) -> dict:
                     False,
                     password,
                     now,
+                    0,
                 ]
             )
         admin_id = uuid.uuid4()
         copy.write_row(
-            [admin_id, "bench-admin@example.com", "Bench admin", "ADMIN", 1, True, True, True, password, now]
+            [admin_id, "bench-admin@example.com", "Bench admin", "ADMIN", 1, True, True, True, password, now, 0]
         )
 
     clients = []
@@ -118,7 +119,8 @@ def fill(n_tickets: int) -> dict:
     hours = {"VIP": 2.0, "NORMAL": 24.0}
     columns = (
         "id, title, description, status, priority, client_id, client_type, agent_id, escalation_level, created_at,"
-        " updated_at, resolved_at, resolution_time_min, deleted_at, sla_due_at, sla_breached_at, sla_next_check_at"
+        " updated_at, resolved_at, resolution_time_min, deleted_at, sla_due_at, sla_breached_at, sla_next_check_at,"
+        " version"
     )
     started = time.perf_counter()
     span = 365 * 24 * 3600
@@ -161,6 +163,7 @@ def fill(n_tickets: int) -> dict:
                     due,
                     breached,
                     next_check,
+                    1,
                 ]
             )
     print(f"COPY of {n_tickets:,} tickets: {time.perf_counter() - started:.1f} s", flush=True)

@@ -18,6 +18,7 @@ from ingestion.serializers import (
     UploadOutput,
 )
 from ingestion.status import ImportJobStatusOutput
+from ingestion.upload_handler import StoredUploadHandler, storage_directory
 from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound, ServiceUnavailable
 from techsupport.negotiation import ExportFormatNegotiation
@@ -41,6 +42,9 @@ class FileUploadView(APIView):
         responses={202: UploadOutput},
     )
     def post(self, request):
+        if storage_directory() is not None:
+            # Before the body is read: stream it into storage, hashed on the way.
+            request._request.upload_handlers = [StoredUploadHandler(request._request)]
         data = UploadInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

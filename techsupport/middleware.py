@@ -8,7 +8,7 @@ from django.core.exceptions import BadRequest
 from redis.exceptions import RedisError
 
 from techsupport.exceptions import PayloadTooLarge, RateLimited, app_error_response, error_response
-from techsupport.rate_limits import rate_limit_wait
+from techsupport.rate_limits import api_rate_limit_wait
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,9 @@ class QueryStringGuardMiddleware:
 
 
 class ApiRateLimitMiddleware:
-    """`API_RATE_LIMIT` per client IP, shared by every /api route except login.
+    """`API_RATE_LIMIT` per client IP, shared by every /api route except login. With Redis the
+    counter moves in one pipelined round trip that also reads the caller's auth state
+    (techsupport/rate_limits.py `api_rate_limit_wait`).
 
     If the cache (Redis) is down this limit fails open — the desk keeps working and the outage
     is logged; the login limits fail closed (503), so an outage never opens brute force."""
@@ -111,7 +113,7 @@ class ApiRateLimitMiddleware:
     @staticmethod
     def _wait(request) -> int | None:
         try:
-            return rate_limit_wait(request, group="api", key="ip", rate=settings.API_RATE_LIMIT)
+            return api_rate_limit_wait(request, group="api", key="ip", rate=settings.API_RATE_LIMIT)
         except RedisError:
             logger.warning("api rate limit skipped: cache unavailable", exc_info=True)
             return None

@@ -3,12 +3,18 @@
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from techsupport.bounded_pages import page_and_count, planner_rows
 from techsupport.exceptions import ValidationFailed
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 # Far past any real list, and low enough that the offset fits the database's integer.
 MAX_PAGE = 10_000_000
+# `paginate_values` counts exactly up to this many rows (50 pages of 20), and beyond it takes
+# PostgreSQL's planner estimate, said so by this response header: counting 400,000 matches
+# exactly read 400,000 index entries on every request (docs/adr/0010-list-counts.md).
+EXACT_COUNT_MAX = 1_000
+TOTAL_ESTIMATED_HEADER = "X-Total-Estimated"
 
 
 def _int_param(request, name: str, default: int, low: int, high: int) -> int:
@@ -40,8 +46,30 @@ class StandardPagination(BasePagination):
         start = (self.page - 1) * self.page_size
         return list(queryset[start : start + self.page_size])
 
+    def paginate_values(self, queryset, request, columns: list[str], compiled=None) -> list[tuple]:
+        """The page as value tuples of `columns`. `total` is exact up to EXACT_COUNT_MAX rows;
+        beyond, PostgreSQL's estimate (never below what the requested page proves), flagged by
+        the X-Total-Estimated response header. With `compiled` (techsupport/bounded_pages.py, the
+        same rows as `queryset`), count and page are one statement."""
+        self.page, self.page_size = page_params(request)
+        start = (self.page - 1) * self.page_size
+        if compiled is None:
+            rows = list(queryset.values_list(*columns)[start : start + self.page_size])
+            self.total, self.total_exact = queryset.count(), True
+            return rows
+        page = page_and_count(compiled, start, self.page_size, EXACT_COUNT_MAX)
+        self.total_exact = page.seen <= EXACT_COUNT_MAX
+        self.total = page.seen
+        if not self.total_exact:
+            estimate = planner_rows(page.sql, page.params, compiled.db)
+            self.total = max(estimate, page.seen, start + len(page.rows))
+        return page.rows
+
     def get_paginated_response(self, data):
-        return Response({"data": data, "total": self.total, "page": self.page, "pageSize": self.page_size})
+        response = Response({"data": data, "total": self.total, "page": self.page, "pageSize": self.page_size})
+        if not getattr(self, "total_exact", True):
+            response[TOTAL_ESTIMATED_HEADER] = "true"
+        return response
 
     def get_paginated_response_schema(self, schema):
         return {

@@ -114,9 +114,23 @@ class Ticket(models.Model):
             # Narrow (and deduplicated: few distinct keys) so that counting live tickets, the
             # `total` of every unfiltered or status-filtered page, is a small index-only scan.
             models.Index(fields=["status"], condition=LIVE, name="ticket_live_count_idx"),
-            # Not partial: they also serve the foreign keys (PROTECT checks, admin filters).
-            models.Index(fields=["client", "created_at", "id"], name="ticket_client_created_idx"),
-            models.Index(fields=["agent", "created_at", "id"], name="ticket_agent_created_idx"),
+            # Not partial: they also serve the foreign keys (PROTECT checks, admin filters). The
+            # included `deleted_at` lets a list's deep page walk them index-only.
+            models.Index(fields=["client", "created_at", "id"], include=["deleted_at"], name="ticket_client_live_idx"),
+            models.Index(fields=["agent", "created_at", "id"], include=["deleted_at"], name="ticket_agent_live_idx"),
+            # `slaBreached=true` is two disjoint ranges (tickets/selectors.py): breaches the sweep
+            # or a late resolution stamped, newest first; and running tickets past due that no
+            # sweep has stamped yet (a minute's worth), by due time.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=LIVE & Q(sla_breached_at__isnull=False),
+                name="ticket_live_breached_idx",
+            ),
+            models.Index(
+                fields=["sla_due_at"],
+                condition=LIVE & Q(sla_breached_at__isnull=True) & ~Q(status__in=sorted(CLOCK_STOPPED)),
+                name="ticket_live_unstamped_due_idx",
+            ),
             # The SLA sweep: "what is due now?" is a range scan over running clocks only.
             models.Index(
                 fields=["sla_next_check_at"],

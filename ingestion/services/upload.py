@@ -34,6 +34,7 @@ def import_job_create(*, file, filename: str | None, uploaded_by=None, chunk_siz
     INGESTION_MAX_UPLOAD_MB, 413 `uncompressed_too_large` when the zip would inflate past
     INGESTION_MAX_UNCOMPRESSED_MB, 415 `not_xlsx` when the content is not an xlsx workbook.
 
+    A file already on the storage's filesystem (`StoredUpload`) is moved into place, not copied.
     The same file uploaded twice makes two jobs; documents are keyed by ticket id, so the second
     run rewrites the same documents instead of duplicating them."""
     limit = settings.INGESTION_MAX_UPLOAD_MB * MB
@@ -49,10 +50,13 @@ def import_job_create(*, file, filename: str | None, uploaded_by=None, chunk_siz
             raise PayloadTooLarge(exc.message, code=exc.code) from exc
         raise UnsupportedMedia(exc.message, code=exc.code) from exc
 
-    digest = hashlib.sha256()
-    for block in file.chunks():
-        digest.update(block)
-    file.seek(0)
+    sha256 = getattr(file, "sha256", None)  # hashed while it was received (ingestion/upload_handler.py)
+    if sha256 is None:
+        digest = hashlib.sha256()
+        for block in file.chunks():
+            digest.update(block)
+        file.seek(0)
+        sha256 = digest.hexdigest()
     job_id = uuid.uuid4()
     stored_name = default_storage.save(f"imports/{job_id}.xlsx", file)
     with transaction.atomic():
@@ -62,7 +66,7 @@ def import_job_create(*, file, filename: str | None, uploaded_by=None, chunk_siz
             filename=display_filename(filename),
             stored_name=stored_name,
             size_bytes=file.size,
-            sha256=digest.hexdigest(),
+            sha256=sha256,
             chunk_size=chunk_size or settings.INGESTION_CHUNK_SIZE,
         )
         # A broker outage at this instant must not turn the accepted upload into an error: the

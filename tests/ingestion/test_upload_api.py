@@ -211,3 +211,28 @@ def test_upload_roles(who, expected, admin_client, supervisor_client, agent_clie
     response = post_workbook(client, workbook_bytes(clean_rows(1)))
 
     assert response.status_code == expected
+
+
+def test_an_upload_is_streamed_into_storage_hashed_and_moved_not_copied(admin_client, post_workbook, settings):
+    """The `file` part is written once, inside the storage's imports/ directory, hashed on the
+    way (ingestion/upload_handler.py), and renamed into place: no part file stays behind."""
+    import hashlib
+    from pathlib import Path
+
+    content = workbook_bytes(clean_rows(3))
+    response = post_workbook(admin_client, content)
+
+    job = ImportJob.objects.get(pk=response.json()["processId"])
+    imports = Path(settings.MEDIA_ROOT) / "imports"
+    assert job.sha256 == hashlib.sha256(content).hexdigest()
+    assert (imports / f"{job.pk}.xlsx").read_bytes() == content
+    assert list(imports.glob(".incoming-*")) == []
+
+
+def test_a_refused_upload_leaves_no_part_file(admin_client, post_workbook, settings):
+    from pathlib import Path
+
+    response = post_workbook(admin_client, b"not a workbook at all")
+
+    assert response.status_code == 415
+    assert list((Path(settings.MEDIA_ROOT) / "imports").glob(".incoming-*")) == []
