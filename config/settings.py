@@ -411,7 +411,7 @@ SLA_WEBHOOK_URL = env("SLA_WEBHOOK_URL", default="")
 SLA_WEBHOOK_TIMEOUT_S = env.float("SLA_WEBHOOK_TIMEOUT_S", default=5.0)
 
 # --- Ingestion ---------------------------------------------------------------------------
-INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=1000)
+INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=5000)
 INGESTION_MAX_ROWS = env.int("INGESTION_MAX_ROWS", default=1_048_576)
 INGESTION_MAX_UNCOMPRESSED_MB = env.int("INGESTION_MAX_UNCOMPRESSED_MB", default=1024)
 # Bounds checked before the reader allocates (ingestion/xlsx_prescan.py): the used range's
