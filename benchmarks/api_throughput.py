@@ -256,7 +256,7 @@ def cases(seed: dict) -> list[tuple[str, str]]:
     return [(f"{name}, page {page}", f"{query}&page={page}") for name, query in filters.items() for page in (1, 500)]
 
 
-def upload_times(base: str, token: str, rows: int, times: int = 5) -> tuple[int, list[float]]:
+def upload_times(base: str, token: str, rows: int, times: int) -> tuple[int, list[float]]:
     """(file size, seconds from the request's start to the 202) for a generated workbook of
     `rows` rows, uploaded `times` times with curl (a real multipart body over loopback)."""
     from ingestion.sample_workbook import write_sample_workbook
@@ -330,6 +330,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8093)
     parser.add_argument("--cases", nargs="*", help="only the cases whose label starts with one of these")
     parser.add_argument("--upload-rows", type=int, default=0, help="also time uploads of a workbook this long")
+    parser.add_argument("--upload-times", type=int, default=20, help="how many uploads to time")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: install it with `apt-get install wrk` (Debian package `wrk`).")
@@ -368,11 +369,12 @@ def main() -> None:
             lines.append(row(label, case, health["rps"]))
             print(lines[-1], file=sys.stderr, flush=True)
         if args.upload_rows:
-            size, seconds = upload_times(base, seed["token"], args.upload_rows)
+            size, seconds = upload_times(base, seed["token"], args.upload_rows, args.upload_times)
+            ms = sorted(s * 1000 for s in seconds)
             lines.append(
-                f"\nUpload of a {args.upload_rows:,}-row workbook ({size / 2**20:.0f} MB) to 202, curl, 5 times: "
-                + ", ".join(f"{s * 1000:.0f}" for s in seconds)
-                + " ms"
+                f"\nUpload of a {args.upload_rows:,}-row workbook ({size / 2**20:.0f} MB) to 202, curl, "
+                f"{len(ms)} times: min {ms[0]:.0f}, p50 {ms[len(ms) // 2]:.0f}, p90 {ms[int(len(ms) * 0.9)]:.0f}, "
+                f"max {ms[-1]:.0f} ms (all: {', '.join(f'{m:.0f}' for m in ms)})"
             )
     finally:
         stop_server(server)

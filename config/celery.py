@@ -49,14 +49,18 @@ def _bind_task_context(task_id=None, task=None, **kwargs):
 @task_prerun.connect
 def _recycle_db_connections(task=None, **kwargs):
     """CELERY_DB_REUSE_MAX keeps DB connections across tasks; before each task they get what
-    Django gives them before a request: closed if broken (errors, failed health check) or older
-    than CONN_MAX_AGE, so a task after a PostgreSQL restart reconnects instead of failing. Eager
-    tasks run inside their caller's transaction: left alone, as Celery's fixup does."""
+    Django gives them before a request: closed if broken (errors, a session the server ended)
+    or older than CONN_MAX_AGE, so a task after a PostgreSQL restart reconnects instead of
+    failing. Eager tasks run inside their caller's transaction: left alone, as Celery's fixup
+    does."""
     if task is not None and task.request.is_eager:
         return
     from django.db import close_old_connections
 
+    from techsupport.db_connections import close_dropped_connections
+
     close_old_connections()
+    close_dropped_connections()
 
 
 @worker_shutdown.connect

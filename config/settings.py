@@ -146,7 +146,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
     DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT_S", default=5)
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No `SELECT 1` before each request: a dropped session is noticed on its socket instead
+    # (techsupport/db_connections.py, connected to request_started and run before each task).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 else:
     # SQLite (local mode, tests without DATABASE_URL), made to answer like PostgreSQL under
     # concurrency: WAL lets readers run beside the writer; IMMEDIATE makes a write transaction
@@ -409,7 +411,7 @@ SLA_WEBHOOK_URL = env("SLA_WEBHOOK_URL", default="")
 SLA_WEBHOOK_TIMEOUT_S = env.float("SLA_WEBHOOK_TIMEOUT_S", default=5.0)
 
 # --- Ingestion ---------------------------------------------------------------------------
-INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=1000)
+INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=5000)
 INGESTION_MAX_ROWS = env.int("INGESTION_MAX_ROWS", default=1_048_576)
 INGESTION_MAX_UNCOMPRESSED_MB = env.int("INGESTION_MAX_UNCOMPRESSED_MB", default=1024)
 # Bounds checked before the reader allocates (ingestion/xlsx_prescan.py): the used range's

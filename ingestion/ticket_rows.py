@@ -161,6 +161,8 @@ def _uuid(value) -> str:
 def canonical_uuid(value) -> str | None:
     """The canonical spelling of a UUID cell (as stored as `_id`), or None when it is not one:
     the split's duplicate check must see `{ABC…}` and `abc…` as the same ticket, as Mongo does."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value  # the usual spelling, once per row of the split
     try:
         return _uuid(value)
     except _Invalid:
@@ -269,3 +271,44 @@ def validate_row(row: list) -> tuple[ValidRow | None, list[tuple[str, str, str]]
     if errors:
         return None, errors
     return ValidRow(*parsed), []
+
+
+# --- The common row, without the general path's per-cell dispatch -------------------------
+_UUID_FAST = _CANONICAL_UUID.fullmatch
+_CLIENT_TYPES_EXACT = {value: value for value in ClientType.values}
+_STATUSES_EXACT = {value: value for value in TicketStatus.values}
+
+
+def _utc_iso(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text)  # ValueError: the caller takes the general path
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def valid_row_values(row: list) -> tuple | None:
+    """The parsed values of a row written the usual way — canonical lower-case UUIDs, the
+    exact tier and status names, ISO-8601 text dates, a whole-number level — in the order of
+    `ValidRow`'s fields; None for any other row, which `validate_row` then judges (it accepts
+    every row this accepts, with the same values: a test holds them side by side). About three
+    times cheaper than `validate_row`: the chunks' validation is per-row Python."""
+    if len(row) != len(COLUMNS):
+        return None
+    ticket_id, client_id, client_type, created, resolved, agent_id, level, status = row
+    try:
+        if not (type(ticket_id) is str and _UUID_FAST(ticket_id) and type(client_id) is str and _UUID_FAST(client_id)):
+            return None
+        if agent_id is not None and not (type(agent_id) is str and _UUID_FAST(agent_id)):
+            return None
+        client_type, status = _CLIENT_TYPES_EXACT[client_type], _STATUSES_EXACT[status]
+        if type(created) is not str or (resolved is not None and type(resolved) is not str):
+            return None
+        created = _utc_iso(created)
+        resolved = None if resolved is None else _utc_iso(resolved)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if type(level) is float and level.is_integer():
+        level = int(level)
+    if type(level) is not int or not 0 <= level <= MAX_ESCALATION_LEVEL:
+        return None
+    if resolved is not None and resolved < created:
+        return None
+    return ticket_id, client_id, client_type, created, resolved, agent_id, level, status

@@ -18,7 +18,7 @@ from ingestion.serializers import (
     UploadOutput,
 )
 from ingestion.status import ImportJobStatusOutput
-from ingestion.upload_handler import StoredUploadHandler, storage_directory
+from ingestion.upload_handler import storage_directory, upload_received
 from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound, ServiceUnavailable
 from techsupport.negotiation import ExportFormatNegotiation
@@ -42,10 +42,15 @@ class FileUploadView(APIView):
         responses={202: UploadOutput},
     )
     def post(self, request):
-        if storage_directory() is not None:
-            # Before the body is read: stream it into storage, hashed on the way.
-            request._request.upload_handlers = [StoredUploadHandler(request._request)]
-        data = UploadInput(data=request.data)
+        directory = storage_directory()
+        if directory is None:  # a remote storage: Django's parser, the service hashes
+            return self._accepted(request, request.data)
+        with upload_received(request, directory) as fields:  # streamed into storage, hashed
+            return self._accepted(request, fields)
+
+    @staticmethod
+    def _accepted(request, fields) -> Response:
+        data = UploadInput(data=fields)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         job = services.import_job_create(file=upload, filename=upload.name, uploaded_by=request.user)

@@ -1,6 +1,6 @@
 """Validating, storing and counting one chunk, exactly once."""
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -14,6 +14,7 @@ from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportJobStatus
 from ingestion.ticket_rows import (
     COLUMN_KEYS,
     TICKET_ID,
+    valid_row_values,
     validate_row,
 )
 from techsupport.mongo import get_db
@@ -50,12 +51,11 @@ def chunk_validate(*, job_id, first_row_no: int, rows: list, duplicates: dict | 
             continue
         outcome.row_count += 1
         row_no = first_row_no + offset
-        valid, errors = validate_row(row)
-        first = duplicates.get(str(row_no))
-        if first is not None:
-            errors.append(
-                (COLUMN_KEYS[TICKET_ID], str(row[TICKET_ID])[:200], f"Duplicate ticket_id: row {first} has it already.")
-            )
+        duplicate_of = duplicates.get(str(row_no)) if duplicates else None
+        values = valid_row_values(row) if duplicate_of is None else None
+        errors = None
+        if values is None:  # not the common spelling, or a duplicate: the general path
+            values, errors = _validated(row, duplicate_of)
         if errors:
             outcome.failed_rows += 1
             outcome.errors.extend(
@@ -63,22 +63,34 @@ def chunk_validate(*, job_id, first_row_no: int, rows: list, duplicates: dict | 
                 for column, value, message in errors
             )
             continue
+        ticket_id, client_id, client_type, created_at, resolved_at, agent_id, level, status = values
         outcome.documents.append(
             ticket_log_document(
-                ticket_id=valid.ticket_id,
-                client_id=valid.client_id,
-                client_type=valid.client_type,
-                created_at=valid.created_at,
-                resolved_at=valid.resolved_at,
-                agent_id=valid.agent_id,
-                escalation_level=valid.escalation_level,
-                status=valid.status,
+                ticket_id=ticket_id,
+                client_id=client_id,
+                client_type=client_type,
+                created_at=created_at,
+                resolved_at=resolved_at,
+                agent_id=agent_id,
+                escalation_level=level,
+                status=status,
                 source="import",
                 import_job_id=job_key,
                 updated_at=now,
             )
         )
     return outcome
+
+
+def _validated(row: list, duplicate_of: int | None) -> tuple[tuple | None, list]:
+    """The general path: (values, []) or (None, errors), the duplicate named last."""
+    valid, errors = validate_row(row)
+    if duplicate_of is not None:
+        message = f"Duplicate ticket_id: row {duplicate_of} has it already."
+        errors.append((COLUMN_KEYS[TICKET_ID], str(row[TICKET_ID])[:200], message))
+    if errors:
+        return None, errors
+    return astuple(valid), []
 
 
 def ticket_logs_store(documents: list[dict]) -> None:

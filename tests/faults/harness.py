@@ -140,13 +140,13 @@ def service_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, *, workers: int = 1, threads: int = 2, log: Path | None = None):
-    """Serves config.wsgi on a free port; yields the base URL."""
+def gunicorn(env: dict, *, workers: int = 1, threads: int = 2, log: Path | None = None, app: str = "config.wsgi"):
+    """Serves `app` (config.wsgi) on a free port; yields the base URL."""
     port = free_port()
     out = open(log or os.devnull, "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
-            *(str(BIN / "gunicorn"), "config.wsgi", "-w", str(workers), "--threads", str(threads)),
+            *(str(BIN / "gunicorn"), app, "-w", str(workers), "--threads", str(threads)),
             *("-b", f"127.0.0.1:{port}", "--timeout", "30", "--graceful-timeout", "5"),
         ],
         cwd=ROOT,

@@ -140,3 +140,55 @@ def test_map_header_refuses_a_column_named_twice():
 
     with pytest.raises(HeaderError, match="names a column twice: tipo_cliente"):
         map_header([*header, "agente_id", "nivel_escalamiento", "estado"])
+
+
+UPPER = "00000000-0000-0000-0000-00000000000A"
+FAST_PATH_CASES = {
+    "clean": wire(),
+    "no resolution, no agent": wire(fecha_resolucion=None, agente_id=None),
+    "offset date": wire(fecha_creacion="2025-01-01T08:30:00+05:00"),
+    "z date": wire(fecha_creacion="2025-01-01T08:30:00Z"),
+    "date only": wire(fecha_creacion="2025-01-01"),
+    "level float": wire(nivel_escalamiento=2.0),
+    "upper uuid": wire(ticket_id=UPPER),
+    "braced uuid": wire(client_id="{" + TICKET + "}"),
+    "padded uuid": wire(agente_id=f" {TICKET} "),
+    "lower tier": wire(tipo_cliente="vip"),
+    "spaced status": wire(estado="in progress"),
+    "serial date": wire(fecha_creacion=45658.5),
+    "padded date": wire(fecha_creacion=" 2025-01-01 "),
+    "level text": wire(nivel_escalamiento="3"),
+    "level half": wire(nivel_escalamiento=1.5),
+    "level bool": wire(nivel_escalamiento=True),
+    "level negative": wire(nivel_escalamiento=-1),
+    "level huge": wire(nivel_escalamiento=2**31),
+    "formula": wire(ticket_id="=A1"),
+    "bad date": wire(fecha_creacion="2025-02-30"),
+    "overflowing date": wire(fecha_creacion="9999-12-31T23:00-05:00"),
+    "resolved first": wire(fecha_resolucion="2024-01-01T00:00:00"),
+    "missing client": wire(client_id=None),
+    "short row": wire()[:7],
+    "long row": [*wire(), "extra"],
+}
+
+
+@pytest.mark.parametrize("row", FAST_PATH_CASES.values(), ids=FAST_PATH_CASES.keys())
+def test_the_common_row_fast_path_agrees_with_the_general_rules(row):
+    """`valid_row_values` takes only rows `validate_row` accepts, with the same values; every
+    other row is left to `validate_row` (None)."""
+    from dataclasses import astuple
+
+    from ingestion.ticket_rows import valid_row_values
+
+    valid, errors = validate_row(row)
+    fast = valid_row_values(row)
+
+    assert fast is None or (fast, errors) == (astuple(valid), [])
+
+
+def test_the_fast_path_takes_the_usual_spellings():
+    from ingestion.ticket_rows import valid_row_values
+
+    taken = [name for name, row in FAST_PATH_CASES.items() if valid_row_values(row) is not None]
+
+    assert taken == ["clean", "no resolution, no agent", "offset date", "z date", "date only", "level float"]
