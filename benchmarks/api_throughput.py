@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BENCH_DB", "techsupport_bench")
 
 from benchmarks import tickets_api  # noqa: E402 - after BENCH_DB has its default
+from localmode.docstore import die_with_parent  # noqa: E402 - after sys.path
 
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 SECRET_KEY = "benchmark-only-secret-key-long-enough-for-hs256"
@@ -179,6 +180,7 @@ def start_server(env: dict, log: Path) -> subprocess.Popen:
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent,  # no orphan if the benchmark is killed
     )
     url = f"http://{env['GUNICORN_BIND']}/health"
     deadline = time.monotonic() + 60

@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from localmode.docstore import die_with_parent  # noqa: E402 - after sys.path
 
 BENCH_DB = "techsupport_bench_ingest"
 
@@ -118,6 +119,7 @@ def _start_workers(env: dict, log: Path, store: str) -> subprocess.Popen:
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent,  # no orphan if the benchmark is killed
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(_children(worker.pid)) < 2:

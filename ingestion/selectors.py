@@ -64,8 +64,10 @@ def queue_stats() -> dict:
     `waiting` counts the messages in the broker not yet taken by a worker (the Redis list, or the
     local file broker's folder). `active` is what workers report as executing, per queue, via
     `celery inspect` with a short timeout — a worker that does not answer in time is not counted.
-    With eager tasks (tests) nothing ever waits: both are 0. Raises redis/kombu connection errors
-    when the broker is down (the API answers 503)."""
+    Local mode's file broker is not inspected: its broadcast replies are files that nobody
+    removes once the asker has gone, one per call, so `active` is 0 there. With eager tasks
+    (tests) nothing ever waits: both are 0. Raises redis/kombu connection errors when the broker
+    is down (the API answers 503)."""
     names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
     queues = {name: {"waiting": 0, "active": 0} for name in names}
     if not settings.CELERY_TASK_ALWAYS_EAGER:
@@ -75,7 +77,8 @@ def queue_stats() -> dict:
             channel = connection.default_channel
             for name in names:
                 queues[name]["waiting"] = int(channel.queue_declare(queue=name).message_count)
-        replies = app.control.inspect(timeout=INSPECT_TIMEOUT_S).active() or {}
+        local_broker = settings.CELERY_BROKER_URL.startswith("filesystem:")
+        replies = {} if local_broker else app.control.inspect(timeout=INSPECT_TIMEOUT_S).active() or {}
         for tasks in replies.values():
             for task in tasks or []:
                 queue = (task.get("delivery_info") or {}).get("routing_key")

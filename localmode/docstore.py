@@ -76,9 +76,10 @@ def answers(url: str, timeout_ms: int = 1000) -> bool:
         client.close()
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the server gets SIGTERM (and shuts down cleanly) if whoever started it dies, even
-    by SIGKILL, so no orphan keeps the port and the data directory."""
+def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """`preexec_fn` of a child process (Linux): it gets SIGTERM — and shuts down cleanly — if
+    whoever started it dies, even by SIGKILL, so no orphan keeps a port, a data directory or a
+    queue."""
     with contextlib.suppress(Exception):
         import ctypes
 
@@ -110,11 +111,13 @@ class DocStoreServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
                 # Its own session: Ctrl-C in the terminal reaches the web server and the worker,
                 # which may still write documents while they stop; the server is stopped last.
                 start_new_session=True,
             )
+        if (owner := self.owner_file()) is not None:
+            owner.write_text(str(self.process.pid))
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not answers(self.url, timeout_ms=300):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -122,6 +125,9 @@ class DocStoreServer:
                 raise RuntimeError(f"The document server did not start; its log ({self.log_path}):\n{self.log_tail()}")
             time.sleep(0.1)
         return self
+
+    def owner_file(self) -> Path | None:
+        return None if self.storage_path == ":memory:" else Path(self.storage_path) / "server.pid"
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -138,6 +144,17 @@ class DocStoreServer:
             return "\n".join(Path(self.log_path).read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def serving(storage_path: Path) -> bool:
+    """Whether the server that `storage_path/server.pid` names is alive and serving that folder
+    (another `make run` or `make docstore` of the same checkout)."""
+    try:
+        pid = int((storage_path / "server.pid").read_text())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return False
+    return str(storage_path).encode() in command
 
 
 def start_throwaway(db_name: str) -> str:

@@ -20,6 +20,7 @@ import logging
 from datetime import datetime, timedelta
 
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -149,47 +150,66 @@ def _error_text(channel: str, exc: Exception) -> str:
     return f"{channel}: {type(exc).__name__}: {exc}"
 
 
+class DeliveryInterrupted(Exception):
+    """The task's soft time limit struck while a row was being delivered. That row's transaction
+    is rolled back (it stays pending, with no attempt counted, for the re-drive); `remaining`
+    are the ids after it, not tried yet."""
+
+    def __init__(self, remaining: list):
+        super().__init__(f"{len(remaining)} notifications not tried")
+        self.remaining = remaining
+
+
+def _deliver_one(notification: Notification, *, final: bool, now: datetime) -> None:
+    errors = []
+    for field, send in (("email_status", _email_send), ("webhook_status", _webhook_post)):
+        if getattr(notification, field) != Delivery.PENDING:
+            continue
+        if field == "webhook_status" and not settings.SLA_WEBHOOK_URL:
+            setattr(notification, field, Delivery.SKIPPED)  # unset since the row was made
+            continue
+        try:
+            send(notification)
+            setattr(notification, field, Delivery.SENT)
+        except SoftTimeLimitExceeded:  # the task's time is up: not a failure of this channel
+            raise
+        except Exception as exc:  # SMTP, DNS, timeouts, 5xx: all worth another try
+            errors.append(_error_text(field.removesuffix("_status"), exc))
+            if final:
+                setattr(notification, field, Delivery.FAILED)
+    notification.attempts += 1
+    if errors:
+        notification.last_error = "; ".join(errors)[:ERROR_MAX_CHARS]
+    notification.updated_at = now
+    notification.save(update_fields=["email_status", "webhook_status", "attempts", "last_error", "updated_at"])
+
+
 def notification_deliver(*, notification_ids: list, final: bool = False, now: datetime | None = None) -> list[str]:
     """Delivers each pending channel of each row and returns the ids still pending (to retry).
 
     Each row is locked while it is delivered (a concurrent delivery of the same row skips it),
     so a channel is sent at most once per success. A failure increments `attempts` and records
     `last_error`; with `final` (the task's last try) the failed channel becomes `failed`.
+    Raises DeliveryInterrupted when the task's soft time limit strikes.
     """
     now = now or timezone.now()
     still_pending: list[str] = []
-    for notification_id in notification_ids:
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("recipient", "ticket")
-                .filter(pk=notification_id)
-                .first()
-            )
-            if notification is None or not notification.delivery_pending:
-                continue
-            errors = []
-            channels = [("email_status", _email_send), ("webhook_status", _webhook_post)]
-            for field, send in channels:
-                if getattr(notification, field) != Delivery.PENDING:
+    for position, notification_id in enumerate(notification_ids):
+        try:
+            with transaction.atomic():
+                notification = (
+                    Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("recipient", "ticket")
+                    .filter(pk=notification_id)
+                    .first()
+                )
+                if notification is None or not notification.delivery_pending:
                     continue
-                if field == "webhook_status" and not settings.SLA_WEBHOOK_URL:
-                    setattr(notification, field, Delivery.SKIPPED)  # unset since the row was made
-                    continue
-                try:
-                    send(notification)
-                    setattr(notification, field, Delivery.SENT)
-                except Exception as exc:  # SMTP, DNS, timeouts, 5xx: all worth another try
-                    errors.append(_error_text(field.removesuffix("_status"), exc))
-                    if final:
-                        setattr(notification, field, Delivery.FAILED)
-            notification.attempts += 1
-            if errors:
-                notification.last_error = "; ".join(errors)[:ERROR_MAX_CHARS]
-            notification.updated_at = now
-            notification.save(update_fields=["email_status", "webhook_status", "attempts", "last_error", "updated_at"])
-            if notification.delivery_pending:
-                still_pending.append(str(notification.pk))
+                _deliver_one(notification, final=final, now=now)
+        except SoftTimeLimitExceeded as exc:
+            raise DeliveryInterrupted(list(notification_ids[position + 1 :])) from exc
+        if notification.delivery_pending:
+            still_pending.append(str(notification.pk))
     if still_pending:
         logger.warning("notification delivery failed; will retry", extra={"notifications": len(still_pending)})
     return still_pending

@@ -94,3 +94,27 @@ def test_queue_endpoints_are_admin_only(who, expected, supervisor_client, agent_
     assert client.get("/api/queue/dlq").status_code == expected
     assert client.post(f"/api/queue/dlq/{letter.pk}/retry").status_code == expected
     assert DeadLetter.objects.count() == 1
+
+
+def test_queue_stats_on_the_local_file_broker_counts_waiting_files_and_asks_no_worker(
+    admin_client, settings, tmp_path, monkeypatch
+):
+    # The file broker's broadcast replies would be left behind as files, one set per call.
+    from celery import current_app
+    from kombu import Connection
+
+    from localmode.broker import transport_options
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "filesystem://localhost/"
+    options = transport_options(tmp_path)
+    local = Connection("filesystem://localhost/", transport="localmode.broker:Transport", transport_options=options)
+    with local.Producer() as producer:
+        producer.publish({"task": "t"}, routing_key="ingestion")
+    monkeypatch.setattr(current_app, "connection_for_read", lambda: local.clone())
+    monkeypatch.setattr(current_app.control, "inspect", lambda **_: pytest.fail("inspected the file broker"))
+
+    body = admin_client.get("/api/queue/stats").json()
+
+    assert body["queues"]["ingestion"] == {"waiting": 1, "active": 0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["control", "queue", "taken"]

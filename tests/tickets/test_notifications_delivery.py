@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core import mail
 from django.utils import timezone
 
@@ -209,3 +210,31 @@ def test_a_recipient_without_email_is_skipped(desk, vip_ticket, django_capture_o
 
     assert Notification.objects.get(recipient=desk.agent2).email_status == "skipped"
     assert len(mail.outbox) == 3
+
+
+def test_a_delivery_out_of_time_hands_the_untried_rows_to_a_fresh_task(vip_ticket, django_capture_on_commit_callbacks):
+    # The SMTP server is slow: the task's soft time limit strikes while the second row is sent.
+    with django_capture_on_commit_callbacks(execute=False):
+        sla_sweep(now=DUE)
+    ids = [str(pk) for pk in Notification.objects.order_by("created_at", "id").values_list("pk", flat=True)]
+    assert len(ids) == 4
+    sent = []
+
+    def slow_smtp(notification):
+        if len(sent) == 1:
+            raise SoftTimeLimitExceeded()
+        sent.append(str(notification.pk))
+
+    with (
+        mock.patch("tickets.notifications._email_send", side_effect=slow_smtp),
+        mock.patch("tickets.tasks.publish") as publish,
+    ):
+        left = notification_deliver_task.apply(args=[ids]).get()
+
+    assert left == 2
+    publish.assert_called_once_with(notification_deliver_task, ids[2:])
+    rows = {str(n.pk): (n.email_status, n.attempts, n.last_error) for n in Notification.objects.all()}
+    assert rows[ids[0]] == ("sent", 1, "")
+    # Interrupted: rolled back, no attempt counted and no error recorded (the re-drive takes it).
+    assert rows[ids[1]] == ("pending", 0, "")
+    assert [rows[i] for i in ids[2:]] == [("pending", 0, "")] * 2
