@@ -100,7 +100,7 @@ def fill(n_tickets: int, n_due: int, now: datetime) -> None:
             copy.write_row([client_id, f"Client {n}", f"client{n}@slabench.example", tier, "", now])
     columns = (
         "id, title, description, status, priority, client_id, client_type, agent_id, escalation_level, created_at,"
-        " updated_at, deleted_at, sla_due_at, sla_breached_at, sla_next_check_at"
+        " updated_at, deleted_at, sla_due_at, sla_breached_at, sla_next_check_at, sla_warning_at"
     )
     started = time.perf_counter()
     with cur.copy(f"COPY tickets_ticket ({columns}) FROM STDIN") as copy:
@@ -133,6 +133,7 @@ def fill(n_tickets: int, n_due: int, now: datetime) -> None:
                     None,
                     due,
                     None,
+                    created + (due - created) * WARNING,
                     created + (due - created) * WARNING,
                 ]
             )

@@ -120,7 +120,7 @@ def fill(n_tickets: int) -> dict:
     columns = (
         "id, title, description, status, priority, client_id, client_type, agent_id, escalation_level, created_at,"
         " updated_at, resolved_at, resolution_time_min, deleted_at, sla_due_at, sla_breached_at, sla_next_check_at,"
-        " version"
+        " version, sla_warning_at"
     )
     started = time.perf_counter()
     span = 365 * 24 * 3600
@@ -164,6 +164,7 @@ def fill(n_tickets: int) -> dict:
                     breached,
                     next_check,
                     1,
+                    created + (due - created) * 0.8,
                 ]
             )
     print(f"COPY of {n_tickets:,} tickets: {time.perf_counter() - started:.1f} s", flush=True)

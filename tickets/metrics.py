@@ -14,10 +14,15 @@ def state_gauges_register() -> None:
     from django.utils import timezone
 
     from techsupport.metrics import state_gauge_register
-    from tickets.selectors import ticket_past_due_count
+    from tickets.selectors import ticket_at_risk_count, ticket_past_due_count
 
     state_gauge_register(
         "sla_open_past_due_tickets",
         "Open tickets past their SLA due time.",
         lambda: ticket_past_due_count(now=timezone.now()),
+    )
+    state_gauge_register(
+        "sla_open_at_risk_tickets",
+        "Open tickets past their SLA warning instant, not yet due.",
+        lambda: ticket_at_risk_count(now=timezone.now()),
     )

@@ -84,9 +84,14 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_time_min = models.FloatField("resolution time (minutes)", null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    # SLA clock. `sla_next_check_at` is the instant of the next SLA action (warning, breach,
+    # SLA clock. `sla_due_at` and `sla_warning_at` are fixed when the clock starts, from the
+    # policy of that moment: "at risk" (past the warning, not yet due) is read from them alone,
+    # by the badge, the admin filter, the dashboard and the metrics gauge (tickets/selectors.py
+    # `at_risk_q`, tickets/sla.py `is_at_risk`), and a later policy change does not move them.
+    # `sla_next_check_at` is the instant of the next SLA action (warning, breach,
     # re-escalation), NULL while the clock is stopped (RESOLVED, CLOSED, deleted).
     sla_due_at = models.DateTimeField("SLA due at", null=True, blank=True)
+    sla_warning_at = models.DateTimeField("SLA warning at", null=True, blank=True)
     sla_breached_at = models.DateTimeField("SLA breached at", null=True, blank=True)
     sla_next_check_at = models.DateTimeField("next SLA check at", null=True, blank=True)
     # Incremented by every write (the services and the SLA sweep): the ticket's ETag. A change
@@ -130,6 +135,16 @@ class Ticket(models.Model):
                 fields=["sla_due_at"],
                 condition=LIVE & Q(sla_breached_at__isnull=True) & ~Q(status__in=sorted(CLOCK_STOPPED)),
                 name="ticket_live_unstamped_due_idx",
+            ),
+            # "At risk": running, unstamped tickets past their warning instant (tickets/selectors.py).
+            # `sla_warning_at IS NOT NULL` (implied by at_risk_q's range) keeps the planner from
+            # taking it for the breached list's unstamped branch above.
+            models.Index(
+                fields=["sla_warning_at"],
+                condition=LIVE
+                & Q(sla_breached_at__isnull=True, sla_warning_at__isnull=False)
+                & ~Q(status__in=sorted(CLOCK_STOPPED)),
+                name="ticket_live_unstamped_warn_idx",
             ),
             # The SLA sweep: "what is due now?" is a range scan over running clocks only.
             models.Index(

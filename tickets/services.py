@@ -189,6 +189,7 @@ def ticket_create(
     now = now or timezone.now()
     policy = sla_policy_values(client.type)
     due = sla.due_at(now, policy.target_hours)
+    warning = sla.warning_at(now, due, policy.warning_threshold)
     with transaction.atomic():
         ticket = Ticket.objects.create(
             title=title.strip(),
@@ -200,7 +201,8 @@ def ticket_create(
             created_at=now,
             updated_at=now,
             sla_due_at=due,
-            sla_next_check_at=sla.warning_at(now, due, policy.warning_threshold),
+            sla_warning_at=warning,
+            sla_next_check_at=warning,
         )
         TicketEvent.objects.create(
             ticket=ticket,
@@ -253,6 +255,23 @@ def transition_apply(
     ticket.status = to_status
     ticket.updated_at = now
     ticket.version += 1
+    _timestamps_move(ticket, from_status, to_status, now)
+    transaction.on_commit(
+        lambda: metrics.ticket_transitions_total.labels(from_status=from_status, to_status=to_status).inc()
+    )
+    return TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        data={"escalationLevel": ticket.escalation_level, **(data or {})},
+        created_at=now,
+    )
+
+
+def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: datetime) -> None:
+    """The resolution, the escalation level and the SLA clock after `from_status` → `to_status`."""
     if to_status == TicketStatus.RESOLVED:
         ticket.resolved_at = now
         ticket.resolution_time_min = round((now - ticket.created_at).total_seconds() / 60, 2)
@@ -268,22 +287,9 @@ def transition_apply(
             ticket.sla_breached_at = ticket.sla_due_at
         ticket.sla_next_check_at = None
     elif from_status in CLOCK_STOPPED and ticket.sla_due_at is not None:
-        policy = sla_policy_values(ticket.client_type)
         ticket.sla_next_check_at = sla.next_check_on_reopen(
-            created_at=ticket.created_at, due=ticket.sla_due_at, warning_threshold=policy.warning_threshold, now=now
+            warning=ticket.sla_warning_at, due=ticket.sla_due_at, now=now
         )
-    transaction.on_commit(
-        lambda: metrics.ticket_transitions_total.labels(from_status=from_status, to_status=to_status).inc()
-    )
-    return TicketEvent(
-        ticket=ticket,
-        actor=actor,
-        kind=kind,
-        from_status=from_status,
-        to_status=to_status,
-        data={"escalationLevel": ticket.escalation_level, **(data or {})},
-        created_at=now,
-    )
 
 
 # --- The agent level rule ------------------------------------------------------------------

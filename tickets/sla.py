@@ -62,17 +62,11 @@ def warning_at(created_at: datetime, due: datetime, warning_threshold: float) ->
     return created_at + (due - created_at) * _fraction(warning_threshold)
 
 
-def risk_horizon(now: datetime, policy: PolicyValues) -> datetime:
-    """Tickets of the policy's tier due between `now` and this instant are at risk: in the last
-    (1 - warning_threshold) of their window."""
-    return plus_hours(now, policy.target_hours * (1 - _fraction(policy.warning_threshold)))
-
-
-def next_check_on_reopen(*, created_at: datetime, due: datetime, warning_threshold: float, now: datetime) -> datetime:
-    """A reopened ticket keeps its original due time; its next SLA check is the warning instant
-    if that is still ahead, else the due time (in the past means "look at it at the next sweep")."""
-    warning = warning_at(created_at, due, warning_threshold)
-    return warning if now < warning else due
+def next_check_on_reopen(*, warning: datetime | None, due: datetime, now: datetime) -> datetime:
+    """A reopened ticket keeps its original due and warning times; its next SLA check is the
+    warning instant if that is still ahead, else the due time (in the past means "look at it at
+    the next sweep")."""
+    return warning if warning is not None and now < warning else due
 
 
 def remaining_minutes(*, due: datetime | None, clock_running: bool, now: datetime) -> int | None:
@@ -101,10 +95,9 @@ def is_breached(
     return clock_running and now > due
 
 
-def is_at_risk(
-    *, created_at: datetime, due: datetime | None, warning_threshold: float, clock_running: bool, now: datetime
-) -> bool:
-    """Past the warning instant but not yet due, clock running."""
-    if due is None or not clock_running:
+def is_at_risk(*, warning: datetime | None, due: datetime | None, clock_running: bool, now: datetime) -> bool:
+    """Past the ticket's own warning instant but not yet due, clock running (the Python twin of
+    `tickets.selectors.at_risk_q`; callers check `is_breached` first)."""
+    if warning is None or due is None or not clock_running:
         return False
-    return warning_at(created_at, due, warning_threshold) <= now <= due
+    return warning <= now <= due

@@ -49,7 +49,7 @@ def sla_step(
     *,
     status: str,
     deleted: bool,
-    created_at: datetime,
+    warning: datetime | None,
     due: datetime | None,
     breached_at: datetime | None,
     escalation_level: int,
@@ -59,7 +59,8 @@ def sla_step(
     """What a sweep at `now` does to a ticket whose SLA check is due, and when to look again.
 
     - Clock stopped (RESOLVED, CLOSED, deleted) or no due time: nothing, never again.
-    - Before the warning instant (the policy's threshold changed since): nothing until then.
+    - Before the ticket's warning instant (`sla_warning_at`, fixed when its clock started):
+      nothing until then. No warning instant: no warning.
     - Between the warning instant and the due time: warn; next check at the due time.
     - At or past the due time, ESCALATE policy: escalate while the level is below the policy's
       ceiling, next check one policy window later (or never, at the ceiling); a first breach
@@ -71,11 +72,10 @@ def sla_step(
     """
     if deleted or status in CLOCK_STOPPED or due is None:
         return SlaStep(NONE, None)
-    warning = sla.warning_at(created_at, due, policy.warning_threshold)
-    if now < warning:
+    if warning is not None and now < warning:
         return SlaStep(NONE, warning)
     if now < due:
-        return SlaStep(WARNING, due)
+        return SlaStep(NONE if warning is None else WARNING, due)
     if policy.breach_action == ESCALATE and escalation_level < policy.escalation_ceiling:
         reached_ceiling = escalation_level + 1 >= policy.escalation_ceiling
         return SlaStep(ESCALATION, None if reached_ceiling else sla.plus_hours(now, policy.target_hours))
@@ -165,34 +165,68 @@ def _message(kind: str, ticket: Ticket, level: int) -> str:
     return f"SLA escalation to level {level}: ticket {name} was due at {due} and is still not resolved."
 
 
-def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResult) -> _BatchPlan:
-    """Decides and applies each ticket's step *in memory* (the instances are changed, nothing
-    is written) and collects the rows to insert. Shared by the sweep and its dry run."""
-    now = context.now
-    plan = _BatchPlan()
+def _steps(tickets: list[Ticket], context: _SweepContext) -> list[tuple[Ticket, sla.PolicyValues, SlaStep]]:
     steps = []
     for ticket in tickets:
         policy = context.policy(ticket.client_type)
         step = sla_step(
             status=ticket.status,
             deleted=ticket.deleted_at is not None,
-            created_at=ticket.created_at,
+            warning=ticket.sla_warning_at,
             due=ticket.sla_due_at,
             breached_at=ticket.sla_breached_at,
             escalation_level=ticket.escalation_level,
             policy=policy,
-            now=now,
+            now=context.now,
         )
         steps.append((ticket, policy, step))
-    # The assigned agents of the tickets to warn (the recipients) and to escalate (the level
-    # rule), in one query.
-    agent_ids = {t.agent_id for t, _, s in steps if s.action in (WARNING, ESCALATION) and t.agent_id}
-    agents = (
-        {user.pk: user for user in User.objects.filter(pk__in=agent_ids).only("id", "email", "level", "is_active")}
-        if agent_ids
-        else {}
-    )
+    return steps
 
+
+def _agents_of(steps) -> dict:
+    """The assigned agents of the tickets to warn (the recipients) and to escalate (the level
+    rule), in one query."""
+    agent_ids = {t.agent_id for t, _, s in steps if s.action in (WARNING, ESCALATION) and t.agent_id}
+    if not agent_ids:
+        return {}
+    return {user.pk: user for user in User.objects.filter(pk__in=agent_ids).only("id", "email", "level", "is_active")}
+
+
+def _breach_record(ticket: Ticket, policy: sla.PolicyValues, plan: _BatchPlan, result: SweepResult, data: dict):
+    """The breach happened at the due time; the event records when the sweep saw it."""
+    ticket.sla_breached_at = ticket.sla_due_at
+    plan.breaches[(ticket.client_type, policy.breach_action)] += 1
+    result.breaches += 1
+    data["firstBreach"] = True
+
+
+def _step_event(ticket: Ticket, step: SlaStep, agent, context, plan, result, data: dict):
+    """Applies the step's change to the ticket; returns (event, notification kind, recipients)."""
+    now = context.now
+    if step.action == WARNING:
+        result.warnings += 1
+        recipients = [agent] if agent is not None and agent.is_active else context.supervisors()
+        event = _event(ticket, kind=TicketEvent.Kind.SLA_WARNING, now=now, data=data)
+        return event, Notification.Kind.SLA_WARNING, recipients
+    if step.action == BREACH:
+        result.breach_notices += 1
+        ticket.version += 1  # the breach is recorded on the ticket; a warning changes nothing on it
+        event = _event(ticket, kind=TicketEvent.Kind.SLA_BREACH, now=now, data=data)
+        return event, Notification.Kind.SLA_BREACH, context.supervisors()
+    data["reason"] = "sla"
+    event = _escalate(ticket, now=now, kind=TicketEvent.Kind.ESCALATED, data=data)
+    plan.escalated.append(ticket)
+    plan.escalation_levels[ticket.escalation_level] += 1
+    result.escalations[ticket.escalation_level] = result.escalations.get(ticket.escalation_level, 0) + 1
+    return event, Notification.Kind.SLA_ESCALATION, context.escalation_recipients()
+
+
+def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResult) -> _BatchPlan:
+    """Decides and applies each ticket's step *in memory* (the instances are changed, nothing
+    is written) and collects the rows to insert. Shared by the sweep and its dry run."""
+    plan = _BatchPlan()
+    steps = _steps(tickets, context)
+    agents = _agents_of(steps)
     for ticket, policy, step in steps:
         result.touched += 1
         ticket.sla_next_check_at = step.next_check_at
@@ -200,46 +234,20 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
             continue
         data = {"slaDueAt": _iso(ticket.sla_due_at), "clientType": ticket.client_type}
         if step.action in (BREACH, ESCALATION) and ticket.sla_breached_at is None:
-            # The breach happened at the due time; the event records when the sweep saw it.
-            ticket.sla_breached_at = ticket.sla_due_at
-            plan.breaches[(ticket.client_type, policy.breach_action)] += 1
-            result.breaches += 1
-            data["firstBreach"] = True
-        if step.action == WARNING:
-            kind, event_kind = Notification.Kind.SLA_WARNING, TicketEvent.Kind.SLA_WARNING
-            agent = agents.get(ticket.agent_id)
-            recipients = [agent] if agent is not None and agent.is_active else context.supervisors()
-            result.warnings += 1
-        elif step.action == BREACH:
-            kind, event_kind = Notification.Kind.SLA_BREACH, TicketEvent.Kind.SLA_BREACH
-            recipients = context.supervisors()
-            result.breach_notices += 1
-        else:
-            kind, event_kind = Notification.Kind.SLA_ESCALATION, TicketEvent.Kind.ESCALATED
-            recipients = context.escalation_recipients()
-        if step.action == ESCALATION:
-            data["reason"] = "sla"
-            event = _escalate(ticket, now=now, kind=event_kind, data=data)
-            plan.escalated.append(ticket)
-            plan.escalation_levels[ticket.escalation_level] += 1
-            result.escalations[ticket.escalation_level] = result.escalations.get(ticket.escalation_level, 0) + 1
-        else:
-            if step.action == BREACH:
-                ticket.version += 1  # the breach is recorded on the ticket; a warning changes nothing on it
-            event = _event(ticket, kind=event_kind, now=now, data=data)
+            _breach_record(ticket, policy, plan, result, data)
+        agent = agents.get(ticket.agent_id)
+        event, kind, recipients = _step_event(ticket, step, agent, context, plan, result, data)
         plan.events.append(event)
-        notification_data = {**data, "escalationLevel": ticket.escalation_level, "status": ticket.status}
         plan.notifications += notifications_build(
             ticket=ticket,
             kind=kind,
             recipients=recipients,
             message=_message(kind, ticket, ticket.escalation_level),
-            data=notification_data,
-            now=now,
+            data={**data, "escalationLevel": ticket.escalation_level, "status": ticket.status},
+            now=context.now,
         )
-        agent = agents.get(ticket.agent_id)
         if step.action == ESCALATION and agent is not None and agent_level_too_low(agent, ticket.status):
-            unassigned_event, notification = escalation_unassign(ticket, agent, actor=None, now=now)
+            unassigned_event, notification = escalation_unassign(ticket, agent, actor=None, now=context.now)
             plan.events.append(unassigned_event)
             plan.notifications.append(notification)
     result.notifications += len(plan.notifications)

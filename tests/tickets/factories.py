@@ -38,6 +38,11 @@ class TicketFactory(DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyAttribute(lambda t: t.created_at)
     sla_due_at = factory.LazyAttribute(_due)
-    sla_next_check_at = factory.LazyAttribute(
-        lambda t: sla.warning_at(t.created_at, t.sla_due_at, sla.DEFAULT_POLICIES[t.client_type].warning_threshold)
+    sla_warning_at = factory.LazyAttribute(
+        lambda t: (
+            sla.warning_at(t.created_at, t.sla_due_at, sla.DEFAULT_POLICIES[t.client_type].warning_threshold)
+            if t.sla_due_at is not None
+            else None
+        )
     )
+    sla_next_check_at = factory.LazyAttribute(lambda t: t.sla_warning_at)

@@ -33,16 +33,18 @@ def test_is_breached():
     assert not sla.is_breached(due=None, breached_at=None, resolved_at=None, clock_running=True, now=late)
 
 
-def test_is_at_risk_between_warning_and_due():
-    assert not sla.is_at_risk(created_at=T0, due=DUE, warning_threshold=0.8, clock_running=True, now=T0)
-    at_warning = T0 + timedelta(minutes=96)
-    assert sla.is_at_risk(created_at=T0, due=DUE, warning_threshold=0.8, clock_running=True, now=at_warning)
-    assert not sla.is_at_risk(
-        created_at=T0, due=DUE, warning_threshold=0.8, clock_running=True, now=DUE + timedelta(seconds=1)
-    )
-    assert not sla.is_at_risk(created_at=T0, due=DUE, warning_threshold=0.8, clock_running=False, now=at_warning)
+def test_is_at_risk_between_the_tickets_warning_and_due():
+    warning = sla.warning_at(T0, DUE, 0.8)
+    assert warning == T0 + timedelta(minutes=96)
+    assert not sla.is_at_risk(warning=warning, due=DUE, clock_running=True, now=T0)
+    assert sla.is_at_risk(warning=warning, due=DUE, clock_running=True, now=warning)
+    assert not sla.is_at_risk(warning=warning, due=DUE, clock_running=True, now=DUE + timedelta(seconds=1))
+    assert not sla.is_at_risk(warning=warning, due=DUE, clock_running=False, now=warning)
+    assert not sla.is_at_risk(warning=None, due=DUE, clock_running=True, now=warning)
 
 
-def test_next_check_on_reopen_keeps_the_original_due_time():
-    assert sla.next_check_on_reopen(created_at=T0, due=DUE, warning_threshold=0.8, now=T0) == T0 + timedelta(minutes=96)
-    assert sla.next_check_on_reopen(created_at=T0, due=DUE, warning_threshold=0.8, now=DUE) == DUE
+def test_next_check_on_reopen_keeps_the_original_warning_and_due_times():
+    warning = T0 + timedelta(minutes=96)
+    assert sla.next_check_on_reopen(warning=warning, due=DUE, now=T0) == warning
+    assert sla.next_check_on_reopen(warning=warning, due=DUE, now=DUE) == DUE
+    assert sla.next_check_on_reopen(warning=None, due=DUE, now=T0) == DUE

@@ -51,7 +51,7 @@ def _step(now, *, status=TicketStatus.OPEN, level=0, breached_at=None, policy=VI
     return sla_step(
         status=status,
         deleted=deleted,
-        created_at=T0,
+        warning=sla.warning_at(T0, due, policy.warning_threshold),
         due=due,
         breached_at=breached_at,
         escalation_level=level,

@@ -34,6 +34,10 @@ def seeded():
         client = rng.choice(clients)
         created = now - timedelta(hours=rng.randrange(24 * 365))
         closed = rng.random() < 0.85
+        due = created + timedelta(hours=24)
+        # As the SLA sweep leaves the table: a running ticket past due is stamped within a
+        # minute, so few wait unstamped (here 5 % of them; the sweep being behind).
+        stamped = (rng.random() < 0.35) if closed or due > now else (rng.random() < 0.95)
         tickets.append(
             Ticket(
                 title=f"T{n}",
@@ -44,8 +48,9 @@ def seeded():
                 agent=rng.choice(agents),
                 created_at=created,
                 updated_at=created,
-                sla_due_at=created + timedelta(hours=24),
-                sla_breached_at=created + timedelta(hours=24) if rng.random() < 0.35 else None,
+                sla_due_at=due,
+                sla_warning_at=created + timedelta(hours=19.2),
+                sla_breached_at=due if stamped else None,
             )
         )
     Ticket.objects.bulk_create(tickets)

@@ -1,5 +1,5 @@
-"""The SLA badge of the ticket list and change page: green, amber past the tier's warning
-threshold, red once breached, grey when the clock is stopped."""
+"""The SLA badge of the ticket list and change page: green, amber past the ticket's warning
+instant, red once breached, grey when the clock is stopped."""
 
 from datetime import datetime, timedelta
 
@@ -20,7 +20,7 @@ def duration_text(delta: timedelta) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
-def sla_state(ticket: Ticket, *, warning_threshold: float, now: datetime) -> tuple[str, str]:
+def sla_state(ticket: Ticket, *, now: datetime) -> tuple[str, str]:
     """(state, text): the badge's colour key and its words."""
     running = ticket.clock_running
     breached = sla.is_breached(
@@ -34,20 +34,14 @@ def sla_state(ticket: Ticket, *, warning_threshold: float, now: datetime) -> tup
         return ("breached", "breached, stopped") if breached else ("stopped", "stopped")
     if breached:
         return "breached", f"overdue {duration_text(now - ticket.sla_due_at)}"
-    at_risk = sla.is_at_risk(
-        created_at=ticket.created_at,
-        due=ticket.sla_due_at,
-        warning_threshold=warning_threshold,
-        clock_running=True,
-        now=now,
-    )
+    at_risk = sla.is_at_risk(warning=ticket.sla_warning_at, due=ticket.sla_due_at, clock_running=True, now=now)
     return ("risk" if at_risk else "ok"), f"{duration_text(ticket.sla_due_at - now)} left"
 
 
-def sla_badge_html(ticket: Ticket, *, warning_threshold: float, now: datetime) -> str:
+def sla_badge_html(ticket: Ticket, *, now: datetime) -> str:
     if ticket.sla_due_at is None:
         return "—"
-    state, text = sla_state(ticket, warning_threshold=warning_threshold, now=now)
+    state, text = sla_state(ticket, now=now)
     return format_html(
         '<span class="sla-badge sla-{}" title="due {}" style="background:{};color:#fff;padding:2px 6px;'
         'border-radius:8px;white-space:nowrap">{}</span>',

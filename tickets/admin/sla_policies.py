@@ -17,10 +17,10 @@ class SlaPolicyAdmin(admin.ModelAdmin):
             {
                 "fields": [*COLUMNS, "updated_at"],
                 "description": (
-                    "Changes apply to tickets created afterwards: an open ticket keeps the due time it "
-                    "was given at creation. The warning threshold, the breach action, the escalation "
-                    "ceiling and the window between escalations are read by each SLA sweep, so they "
-                    "also govern the next steps of open tickets."
+                    "Target and warning threshold apply to tickets created afterwards: an open ticket "
+                    "keeps the due and warning times it was given at creation. The breach action, the "
+                    "escalation ceiling and the window between escalations are read by each SLA sweep, "
+                    "so they also govern the next steps of open tickets."
                 ),
             },
         )

@@ -23,7 +23,6 @@ from tickets.models import Ticket
 from tickets.selectors import agents_eligible_for
 from tickets.services import (
     COMMENT_MAX_LENGTH,
-    sla_policy_values,
     ticket_assign,
     ticket_change_status,
     ticket_comment,
@@ -54,9 +53,7 @@ def triage_context(ticket: Ticket) -> dict:
     agents the level rule accepts now, an empty comment box."""
     return {
         "ticket": ticket,
-        "badge": sla_badge_html(
-            ticket, warning_threshold=sla_policy_values(ticket.client_type).warning_threshold, now=timezone.now()
-        ),
+        "badge": sla_badge_html(ticket, now=timezone.now()),
         "transitions": [(status, TicketStatus(status).label) for status in allowed_targets(ticket.status)],
         "assign_form": TicketAssignForm(ticket=ticket),
         "comment_form": TicketCommentForm(),

@@ -2,13 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models import Q
 from django.utils import timezone
 
-from tickets import sla
-from tickets.selectors import breached_q
-from tickets.services import sla_policy_values
-from tickets.states import CLOCK_STOPPED, ClientType
+from tickets.selectors import at_risk_q, breached_q
 
 
 class LiveFilter(admin.SimpleListFilter):
@@ -71,7 +67,7 @@ class BreachedFilter(admin.SimpleListFilter):
 
 
 class AtRiskFilter(admin.SimpleListFilter):
-    """Clock running, not breached, past the tier's warning threshold."""
+    """Clock running, not breached, past the ticket's warning instant (`at_risk_q`)."""
 
     title = "SLA at risk"
     parameter_name = "at_risk"
@@ -82,11 +78,4 @@ class AtRiskFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() != "yes":
             return queryset
-        now = timezone.now()
-        per_tier = Q(pk__in=[])
-        for tier in ClientType.values:
-            horizon = sla.risk_horizon(now, sla_policy_values(tier))
-            per_tier |= Q(client_type=tier, sla_due_at__lte=horizon)
-        return queryset.filter(per_tier, sla_due_at__gte=now, sla_breached_at__isnull=True).exclude(
-            status__in=CLOCK_STOPPED
-        )
+        return queryset.filter(at_risk_q(timezone.now()))

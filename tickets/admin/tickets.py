@@ -6,7 +6,6 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -18,8 +17,8 @@ from tickets.admin.audit import audit_trail_html
 from tickets.admin.sla_badge import sla_badge_html
 from tickets.admin.ticket_actions import triage_context, triage_urls
 from tickets.admin.ticket_filters import AtRiskFilter, BreachedFilter, EscalationLevelFilter, LiveFilter
-from tickets.models import SlaPolicy, Ticket
-from tickets.services import sla_policy_values, ticket_assign, ticket_change_status, ticket_create, ticket_update
+from tickets.models import Ticket
+from tickets.services import ticket_assign, ticket_change_status, ticket_create, ticket_update
 from tickets.states import TicketStatus
 
 EDITABLE = ["title", "description", "priority"]
@@ -28,6 +27,7 @@ STATUS_AND_SLA = [
     "agent",
     "escalation_level",
     "sla_badge",
+    "sla_warning_at",
     "sla_due_at",
     "sla_breached_at",
     "sla_next_check_at",
@@ -63,17 +63,6 @@ class AssignAgentForm(forms.Form):
     )
 
 
-class TicketChangeList(ChangeList):
-    """Gives each row of the page its tier's warning threshold (for the SLA badge) with one
-    query per page, instead of a subquery per row."""
-
-    def get_results(self, request):
-        super().get_results(request)
-        thresholds = {policy.client_type: policy.warning_threshold for policy in SlaPolicy.objects.all()}
-        for ticket in self.result_list:
-            ticket.warning_threshold = thresholds.get(ticket.client_type)
-
-
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     form = TicketAdminForm
@@ -103,9 +92,6 @@ class TicketAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["tickets/admin/tickets.css"]}
-
-    def get_changelist(self, request, **kwargs):
-        return TicketChangeList
 
     def get_urls(self):
         return triage_urls(self) + super().get_urls()
@@ -178,10 +164,7 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="SLA", ordering="sla_due_at")
     def sla_badge(self, ticket):
-        threshold = getattr(ticket, "warning_threshold", None)
-        if threshold is None:
-            threshold = sla_policy_values(ticket.client_type).warning_threshold
-        return sla_badge_html(ticket, warning_threshold=threshold, now=timezone.now())
+        return sla_badge_html(ticket, now=timezone.now())
 
     @admin.display(description="audit trail")
     def audit_trail(self, ticket):
