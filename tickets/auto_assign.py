@@ -12,7 +12,9 @@ locked (FOR NO KEY UPDATE, as `ticket_assign` locks it; SKIP LOCKED: an agent a 
 assignment holds is passed by, never waited for) and their open tickets counted again, in a
 statement of its own: every assignment holds its agent's row lock until it commits, so this
 count sees all of them and none is in flight. Two tickets created at once cannot both take an
-agent's last slot. The lock is held until the caller's transaction ends.
+agent's last slot. The lock is held until the caller's transaction ends. Never waiting means no
+deadlock with the other paths that lock agents and tickets (in either order), at a price: a burst
+of simultaneous tickets larger than the free agents leaves the excess unassigned (`agents_busy`).
 See docs/adr/0013-auto-assignment.md.
 """
 
@@ -28,8 +30,10 @@ from accounts.roles import Role
 from tickets.models import Ticket, TicketEvent
 from tickets.states import UNFINISHED, min_agent_level
 
-NO_AGENT = "no_eligible_agent"
 FEWEST_OPEN = "fewest_open_tickets"
+NO_AGENT = "no_eligible_agent"
+# Candidates there were, but concurrent assignments held them (never waited for: see above).
+AGENTS_BUSY = "agents_busy"
 # Never assigned sorts before any instant: the idlest.
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -48,7 +52,11 @@ def agents_with_load(agents: QuerySet[User], **ticket_filters) -> QuerySet[User]
     counted (`client_type`, `created_at__gte`...)."""
     return agents.annotate(
         open_work=FilteredRelation("assigned_tickets", condition=open_tickets_q("assigned_tickets__", **ticket_filters))
-    ).annotate(open_tickets=Count("open_work"), oldest_open_at=Min("open_work__created_at"))
+    ).annotate(
+        # The agent column, not the ticket's id: both aggregates then read the index alone.
+        open_tickets=Count("open_work__agent_id"),
+        oldest_open_at=Min("open_work__created_at"),
+    )
 
 
 def _eligible(min_level: int) -> QuerySet[User]:
@@ -86,6 +94,7 @@ class _Ranking:
         self.heap = [(count + pending[pk], last or _NEVER, pk, False) for count, last, pk in rows]
         heapq.heapify(self.heap)
         self.size = len(self.heap)
+        self.busy = 0  # candidates passed by: locked by a concurrent assignment, or no longer eligible
         self.min_level, self.cap, self.pending = min_level, cap, pending
 
     def take(self, now: datetime) -> tuple[object, int] | None:
@@ -95,6 +104,7 @@ class _Ranking:
             if not locked:
                 fresh = _lock_and_count(pk, self.min_level)
                 if fresh is None:
+                    self.busy += 1
                     continue
                 fresh += self.pending[pk]
                 if fresh != count:  # moved since the ranking was read: ranked again
@@ -144,6 +154,12 @@ def tickets_auto_assign(tickets: list[Ticket], *, now: datetime) -> list[TicketE
 def _assign_one(ticket: Ticket, ranking: _Ranking, *, now: datetime) -> TicketEvent:
     facts = {"candidates": ranking.size, "requiredLevel": ranking.min_level, "cap": ranking.cap}
     taken = ranking.take(now)
+    if taken is None and ranking.busy:
+        note = (
+            f"the {ranking.busy} eligible agent(s) at level >= {ranking.min_level} with a free slot were being "
+            "assigned other tickets at the same moment"
+        )
+        return _decision(ticket, now=now, data={"toAgentId": None, "reason": AGENTS_BUSY, "note": note, **facts})
     if taken is None:
         note = (
             f"no agent free among {ranking.size} eligible at level >= {ranking.min_level} "
