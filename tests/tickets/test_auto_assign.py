@@ -287,3 +287,18 @@ def test_a_manual_assignment_counts_as_the_agents_last_assignment(supervisor):
 
     agent.refresh_from_db()
     assert agent.last_assigned_at == T0
+
+
+def test_supervisors_turn_a_tier_on_in_the_sla_policy_admin(back_office):
+    from tickets.models import SlaPolicy
+
+    policy = auto_assign_on(ClientType.NORMAL)
+    policy.auto_assign = False
+    policy.save()
+    form = {"target_hours": "24", "breach_action": "NOTIFY", "escalation_ceiling": "3", "warning_threshold": "0.8"}
+
+    response = back_office.post(f"/admin/tickets/slapolicy/{policy.pk}/change/", {**form, "auto_assign": "on"})
+
+    assert response.status_code == 302
+    assert SlaPolicy.objects.get(pk=policy.pk).auto_assign is True
+    assert "auto_assign" in back_office.get("/admin/tickets/slapolicy/").context["cl"].list_display
