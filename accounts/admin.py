@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
 
@@ -55,7 +55,7 @@ class UserChangeForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["email", "name", "role", "level", "is_active", "password"]
+        fields = ["email", "name", "role", "level", "is_active", "accepts_auto_assignment", "password"]
 
     clean_email = _email_clean
 
@@ -64,17 +64,30 @@ class UserChangeForm(forms.ModelForm):
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    list_display = ["email", "name", "role", "level", "is_active", "last_login", "created_at"]
-    list_filter = ["role", "level", "is_active"]
+    list_display = [
+        "email",
+        "name",
+        "role",
+        "level",
+        "is_active",
+        "accepts_auto_assignment",
+        "last_assigned_at",
+        "last_login",
+        "created_at",
+    ]
+    list_filter = ["role", "level", "is_active", "accepts_auto_assignment"]
     search_fields = ["email", "name", "id"]
     ordering = ["email"]
-    readonly_fields = ["id", "last_login", "created_at"]
+    readonly_fields = ["id", "last_login", "last_assigned_at", "created_at"]
     filter_horizontal: list = []
     fieldsets = [
         (None, {"fields": ["id", "email", "password"]}),
-        ("Profile", {"fields": ["name", "role", "level", "is_active"]}),
-        ("Activity", {"fields": ["last_login", "created_at"]}),
+        ("Profile", {"fields": ["name", "role", "level", "is_active", "accepts_auto_assignment"]}),
+        ("Activity", {"fields": ["last_login", "last_assigned_at", "created_at"]}),
     ]
+    # Supervisors may view users, not change them, but they send agents on leave and back: these
+    # two actions write only the flag, behind a permission of their own.
+    actions = ["auto_assignment_on", "auto_assignment_off"]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "role", "level", "password1", "password2"]})
     ]
@@ -88,3 +101,19 @@ class UserAdmin(BaseUserAdmin):
         if change and "level" in form.changed_data:
             # The admin's change view runs in one transaction: receivers act within it.
             user_level_changed.send(sender=User, user=obj, previous_level=form.initial.get("level"), actor=request.user)
+
+    def has_toggle_auto_assignment_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.toggle_auto_assignment")
+
+    def _auto_assignment_set(self, request, queryset, accepts: bool) -> None:
+        changed = queryset.exclude(accepts_auto_assignment=accepts).update(accepts_auto_assignment=accepts)
+        state = "on" if accepts else "off (on leave)"
+        self.message_user(request, f"Auto-assignment {state} for {changed} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Turn auto-assignment on (back from leave)", permissions=["toggle_auto_assignment"])
+    def auto_assignment_on(self, request, queryset):
+        self._auto_assignment_set(request, queryset, True)
+
+    @admin.action(description="Turn auto-assignment off (on leave)", permissions=["toggle_auto_assignment"])
+    def auto_assignment_off(self, request, queryset):
+        self._auto_assignment_set(request, queryset, False)

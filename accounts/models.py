@@ -56,6 +56,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Carried in every token as a claim; a token whose version is not this one is refused.
     token_version = models.PositiveIntegerField(default=0, editable=False)
+    # Auto-assignment (tickets/auto_assign.py): off for an agent on leave; supervisors toggle it
+    # in the users admin. The last time any ticket was assigned to the agent breaks ties between
+    # equally loaded agents (never assigned: the idlest).
+    accepts_auto_assignment = models.BooleanField(
+        "accepts auto-assignment",
+        default=True,
+        help_text="Off while the agent is on leave: auto-assignment passes them by (manual assignment still works).",
+    )
+    last_assigned_at = models.DateTimeField("last assigned at", null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -72,6 +81,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid"),
         ]
         indexes = [models.Index(fields=["role", "is_active", "level"], name="user_role_active_level")]
+        permissions = [("toggle_auto_assignment", "Can turn an agent's auto-assignment on or off")]
 
     def __str__(self):
         return f"{self.name or self.email} ({self.role})"

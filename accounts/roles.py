@@ -22,6 +22,8 @@ SUPERVISORS_GROUP = "Supervisors"
 # back-office pages need; the group is synced after every migrate (accounts/apps.py).
 SUPERVISOR_PERMISSIONS: list[str] = [
     "accounts.view_user",
+    # the users list's "auto-assignment on / off" actions (an agent on leave), nothing else
+    "accounts.toggle_auto_assignment",
     # reports: the dashboard in the admin (reports/admin.py)
     "reports.view_dashboard",
     # tickets: triage (actions go through the services), client care, SLA tuning

@@ -47,10 +47,13 @@ class UserUpdateInput(camelcase.Serializer):
     active = serializers.BooleanField(required=False, source="is_active")
     role = RoleField(required=False)
     level = serializers.IntegerField(min_value=MIN_LEVEL, max_value=MAX_LEVEL, required=False)
+    accepts_auto_assignment = serializers.BooleanField(
+        required=False, help_text="Off while the agent is on leave: auto-assignment passes them by."
+    )
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError("Send at least one of active, role, level.")
+            raise serializers.ValidationError("Send at least one of active, role, level, acceptsAutoAssignment.")
         return attrs
 
 
@@ -60,7 +63,13 @@ class UserOutput(camelcase.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "role", "active", "level", "created_at"]
+        fields = ["id", "email", "name", "role", "active", "level", "accepts_auto_assignment", "created_at"]
+
+
+# The model columns UserOutput reads.
+USER_OUTPUT_COLUMNS = frozenset(
+    {"id", "email", "name", "role", "is_active", "level", "accepts_auto_assignment", "created_at"}
+)
 
 
 class UserListFilter(camelcase.Serializer):

@@ -69,7 +69,7 @@ def user_create(*, email: str, password: str, role: str, name: str = "", level: 
 
 
 def user_update(*, user: User, **changes) -> User:
-    """Changes `is_active`, `role`, `level`. Deactivation is effective at once: access tokens
+    """Changes `is_active`, `role`, `level`, `accepts_auto_assignment`. Deactivation is effective at once: access tokens
     are checked against `is_active` on every request and refresh tokens are revoked."""
     with transaction.atomic():
         # NO KEY: rows referencing the user (ticket events, notifications) may still be inserted.

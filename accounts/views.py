@@ -11,6 +11,7 @@ from accounts import selectors, services
 from accounts.email_address import email_normalize
 from accounts.permissions import IsAdmin, IsAdminOrSupervisor
 from accounts.serializers import (
+    USER_OUTPUT_COLUMNS,
     LoginInput,
     RefreshInput,
     RegisterInput,
@@ -139,6 +140,11 @@ class MeView(APIView):
 
     @extend_schema(responses={200: UserOutput})
     def get(self, request):
+        # The cached user (accounts/auth_state.py) defers the output's other columns: one query
+        # for all of them, not one per column.
+        deferred = request.user.get_deferred_fields() & USER_OUTPUT_COLUMNS
+        if deferred:
+            request.user.refresh_from_db(fields=sorted(deferred))
         return Response(UserOutput(request.user).data)
 
 

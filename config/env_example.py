@@ -165,6 +165,10 @@ SECTIONS: list[tuple[str, list[Variable]]] = [
         [
             Variable("SLA_SWEEP_BATCH_SIZE", "Tickets per sweep transaction."),
             Variable("TICKET_LOCK_TIMEOUT_MS", "How long a ticket change waits for a concurrent one before 409."),
+            Variable(
+                "AUTO_ASSIGN_MAX_OPEN_PER_AGENT",
+                "Auto-assignment (tiers that opt in) passes by an agent holding this many open tickets.",
+            ),
             Variable("SLA_WEBHOOK_URL", "JSON POST of every SLA notification (empty: none)."),
             Variable("SLA_WEBHOOK_TIMEOUT_S", "Webhook timeout."),
         ],

@@ -407,6 +407,9 @@ SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=1000)
 # How long a ticket change waits for a concurrent one on the same ticket (PostgreSQL
 # lock_timeout) before it is refused with 409 concurrent_update.
 TICKET_LOCK_TIMEOUT_MS = env.int("TICKET_LOCK_TIMEOUT_MS", default=3000)
+# Auto-assignment (tiers that opt in, tickets/auto_assign.py) passes by an agent who already
+# holds this many open tickets.
+AUTO_ASSIGN_MAX_OPEN_PER_AGENT = env.int("AUTO_ASSIGN_MAX_OPEN_PER_AGENT", default=20)
 SLA_WEBHOOK_URL = env("SLA_WEBHOOK_URL", default="")
 SLA_WEBHOOK_TIMEOUT_S = env.float("SLA_WEBHOOK_TIMEOUT_S", default=5.0)
 

@@ -142,6 +142,8 @@ class DashboardAdmin(admin.ModelAdmin):
             },
             "client_types": ClientType.values,
             "summary": _summary(timezone.now()),
+            # Now, like the summary: the report filters do not apply.
+            "agent_load": selectors.report_agent_load(filters=ReportFilters()),
             "charts": _charts(filters),
             "last_processes": selectors.report_last_processes(),
             "today": date.today(),

@@ -1,5 +1,6 @@
 """Reads behind the reports: run the pipelines of reports/pipelines.py on `ticket_logs` and shape
 the rows to the contract (camelCase keys, averages rounded to 2 decimals, sorted as stated).
+`agent-load` is live relational data: it reads PostgreSQL through tickets' selector.
 
 The API, `manage.py generate_report` and the admin dashboard all go through `report_run`.
 """
@@ -7,13 +8,15 @@ The API, `manage.py generate_report` and the admin dashboard all go through `rep
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from ingestion.selectors import import_job_status_latest
 from ingestion.status import STATUS_COLUMNS
 from reports import pipelines
 from reports.pipelines import ReportFilters
 from techsupport.mongo import get_db
 from techsupport.ticket_logs import COLLECTION
-from tickets.selectors import sla_target_minutes_by_tier
+from tickets.selectors import agent_load_list, sla_target_minutes_by_tier
 
 DEFAULT_TOP_AGENTS_LIMIT = 5
 LAST_PROCESSES_LIMIT = 10
@@ -78,6 +81,30 @@ def report_last_processes() -> list[dict]:
     return import_job_status_latest(limit=LAST_PROCESSES_LIMIT)
 
 
+def report_agent_load(*, filters: ReportFilters) -> list[dict]:
+    """Open tickets per agent, now: relational data, counted in PostgreSQL (tickets' selector),
+    not in `ticket_logs`. The tier and date filters narrow the tickets counted."""
+    from reports.serializers import AgentLoadRow  # the serializers import this module
+
+    rows = agent_load_list(
+        now=timezone.now(), client_type=filters.client_type, created_from=filters.start, created_to=filters.end
+    )
+    return list(AgentLoadRow(rows, many=True).data)
+
+
+AGENT_LOAD_COLUMNS = (
+    "agentId",
+    "name",
+    "email",
+    "level",
+    "active",
+    "acceptsAutoAssignment",
+    "openTickets",
+    "oldestOpenCreatedAt",
+    "oldestOpenAgeMinutes",
+)
+
+
 @dataclass(frozen=True)
 class Report:
     name: str
@@ -125,6 +152,12 @@ REPORTS: dict[str, Report] = {
             # The file-status shape; `errors` is a list: the JSON carries it, flat exports leave it out.
             STATUS_COLUMNS,
             lambda filters, limit: report_last_processes(),
+        ),
+        Report(
+            "agent-load",
+            "Open tickets per agent",
+            AGENT_LOAD_COLUMNS,
+            lambda filters, limit: report_agent_load(filters=filters),
         ),
     )
 }

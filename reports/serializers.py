@@ -60,6 +60,22 @@ class SlaComplianceRow(camelcase.Serializer):
     )
 
 
+class AgentLoadRow(camelcase.Serializer):
+    agent_id = serializers.UUIDField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    level = serializers.IntegerField(min_value=1, max_value=3)
+    active = serializers.BooleanField()
+    accepts_auto_assignment = serializers.BooleanField(help_text="Off while the agent is on leave.")
+    open_tickets = serializers.IntegerField(help_text="Live tickets assigned to the agent, not RESOLVED or CLOSED.")
+    oldest_open_created_at = serializers.DateTimeField(
+        allow_null=True, help_text="createdAt of the agent's oldest open ticket; null with none."
+    )
+    oldest_open_age_minutes = serializers.IntegerField(
+        allow_null=True, help_text="Whole minutes since that ticket was created; null with none."
+    )
+
+
 # The documented row shape of each report (OpenAPI only; selectors shape the rows).
 ROW_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "avg-resolution": AvgResolutionRow,
@@ -68,4 +84,5 @@ ROW_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "weekly-status": WeeklyStatusRow,
     "sla-compliance": SlaComplianceRow,
     "last-processes": ImportJobStatusOutput,
+    "agent-load": AgentLoadRow,
 }

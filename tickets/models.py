@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from tickets import sla
-from tickets.states import CLOCK_STOPPED, ClientType, TicketStatus
+from tickets.states import CLOCK_STOPPED, UNFINISHED, ClientType, TicketStatus
 
 MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 1, 5, 3
 LIVE = Q(deleted_at__isnull=True)
@@ -123,6 +123,13 @@ class Ticket(models.Model):
             # included `deleted_at` lets a list's deep page walk them index-only.
             models.Index(fields=["client", "created_at", "id"], include=["deleted_at"], name="ticket_client_live_idx"),
             models.Index(fields=["agent", "created_at", "id"], include=["deleted_at"], name="ticket_agent_live_idx"),
+            # An agent's open work (auto-assignment's count under the agent's lock, the agent-load
+            # report's count and oldest): index-only, and only as large as the open tickets.
+            models.Index(
+                fields=["agent", "created_at"],
+                condition=LIVE & Q(status__in=UNFINISHED, agent__isnull=False),
+                name="ticket_agent_open_idx",
+            ),
             # `slaBreached=true` is two disjoint ranges (tickets/selectors.py): breaches the sweep
             # or a late resolution stamped, newest first; and running tickets past due that no
             # sweep has stamped yet (a minute's worth), by due time.
@@ -235,6 +242,14 @@ class SlaPolicy(models.Model):
         ],
         help_text="Share of the window after which the SLA warning goes out (0.8 = 80 %).",
     )
+    auto_assign = models.BooleanField(
+        "auto-assign",
+        default=False,
+        help_text=(
+            "New tickets of this tier, and tickets of it that become escalated with no agent, go to the "
+            "eligible agent with the fewest open tickets."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -270,6 +285,7 @@ class SlaPolicy(models.Model):
             breach_action=self.breach_action,
             escalation_ceiling=self.escalation_ceiling,
             warning_threshold=self.warning_threshold,
+            auto_assign=self.auto_assign,
         )
 
 

@@ -2,11 +2,12 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
 from accounts.roles import Role
 from tickets import sla
+from tickets.auto_assign import agents_with_load
 from tickets.models import Client, SlaPolicy, Ticket, TicketEvent
 from tickets.services import ESCALATED_MIN_AGENT_LEVEL
 from tickets.states import CLOCK_STOPPED, TicketStatus
@@ -166,3 +167,49 @@ def ticket_open_summary(*, now: datetime) -> list[dict]:
         }
         for row in rows
     ]
+
+
+# --- Agent load (the agent-load report and the dashboard read it) ---------------------------
+AGENT_LOAD_FIELDS = ("id", "name", "email", "level", "is_active", "accepts_auto_assignment")
+
+
+def agent_load_list(
+    *,
+    now: datetime,
+    client_type: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> list[dict]:
+    """Per agent: their open tickets (live, not RESOLVED or CLOSED) and the oldest one's age, in
+    one grouped query. Every active agent, and an inactive one still holding open tickets; the
+    most loaded first, then the oldest open ticket first, then by email. The filters narrow the
+    tickets counted (tier; createdAt, inclusive). The oldest open ticket's age is whole minutes
+    at `now`."""
+    filters: dict = {}
+    if client_type:
+        filters["client_type"] = client_type
+    if created_from is not None:
+        filters["created_at__gte"] = created_from
+    if created_to is not None:
+        filters["created_at__lte"] = created_to
+    agents = (
+        agents_with_load(User.objects.filter(role=Role.AGENT).only(*AGENT_LOAD_FIELDS), **filters)
+        .filter(Q(is_active=True) | Q(open_tickets__gt=0))
+        .order_by("-open_tickets", F("oldest_open_at").asc(nulls_last=True), "email")
+    )
+    return [_agent_load_row(agent, now) for agent in agents]
+
+
+def _agent_load_row(agent: User, now: datetime) -> dict:
+    oldest = agent.oldest_open_at
+    return {
+        "agent_id": agent.pk,
+        "name": agent.name,
+        "email": agent.email,
+        "level": agent.level,
+        "active": agent.is_active,
+        "accepts_auto_assignment": agent.accepts_auto_assignment,
+        "open_tickets": agent.open_tickets,
+        "oldest_open_created_at": oldest,
+        "oldest_open_age_minutes": None if oldest is None else max(0, int((now - oldest).total_seconds() // 60)),
+    }

@@ -25,15 +25,22 @@ from accounts.roles import Role
 from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
 from tickets import metrics, sla
+from tickets.auto_assign import tickets_auto_assign
 from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.notifications import notifications_build, notifications_publish_on_commit
 from tickets.signals import tickets_changed
-from tickets.states import CLOCK_STOPPED, TRANSITIONS, TicketStatus, allowed_targets, can_transition
+from tickets.states import (
+    CLOCK_STOPPED,
+    ESCALATED_MIN_AGENT_LEVEL,
+    TRANSITIONS,
+    TicketStatus,
+    allowed_targets,
+    can_transition,
+    min_agent_level,
+)
 
 # Entering one of these states must be projected to `ticket_logs` (see `_on_ticket_changed`).
 PROJECTED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.ESCALATED})
-# An ESCALATED ticket needs an agent of at least this level.
-ESCALATED_MIN_AGENT_LEVEL = 2
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL SQLSTATE of a failed NOWAIT or an expired lock_timeout
 
 
@@ -84,7 +91,7 @@ def sla_policy_values(client_type: str) -> sla.PolicyValues:
     return sla.DEFAULT_POLICIES[client_type] if policy is None else policy.as_values()
 
 
-POLICY_FIELDS = ("target_hours", "breach_action", "escalation_ceiling", "warning_threshold")
+POLICY_FIELDS = ("target_hours", "breach_action", "escalation_ceiling", "warning_threshold", "auto_assign")
 
 
 def sla_policy_update(*, policy: SlaPolicy, **changes) -> SlaPolicy:
@@ -185,13 +192,15 @@ def ticket_create(
     now: datetime | None = None,
 ) -> Ticket:
     """Creates an OPEN ticket (version 1) with its SLA clock started from the client's tier
-    policy and a `created` event."""
+    policy and a `created` event. When the tier opts in to auto-assignment, the ticket is
+    created assigned to the least loaded eligible agent, or to none, with an `assigned` event
+    recording that decision (tickets/auto_assign.py)."""
     now = now or timezone.now()
     policy = sla_policy_values(client.type)
     due = sla.due_at(now, policy.target_hours)
     warning = sla.warning_at(now, due, policy.warning_threshold)
     with transaction.atomic():
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             title=title.strip(),
             description=description.strip(),
             client=client,
@@ -204,6 +213,9 @@ def ticket_create(
             sla_warning_at=warning,
             sla_next_check_at=warning,
         )
+        # Decided before the insert: the ticket is written once, with its agent.
+        decisions = tickets_auto_assign([ticket], now=now) if policy.auto_assign else []
+        ticket.save(force_insert=True)
         TicketEvent.objects.create(
             ticket=ticket,
             actor=actor,
@@ -212,6 +224,8 @@ def ticket_create(
             data={"priority": priority, "clientId": str(client.pk), "slaDueAt": due.isoformat()},
             created_at=now,
         )
+        for event in decisions:
+            event.save()
         transaction.on_commit(lambda: metrics.tickets_created_total.labels(tier=client.type).inc())
     return ticket
 
@@ -295,7 +309,7 @@ def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: date
 # --- The agent level rule ------------------------------------------------------------------
 def agent_level_too_low(agent: User, status: str) -> bool:
     """The one level rule: an ESCALATED ticket needs an agent of ESCALATED_MIN_AGENT_LEVEL+."""
-    return status == TicketStatus.ESCALATED and agent.level < ESCALATED_MIN_AGENT_LEVEL
+    return agent.level < min_agent_level(status)
 
 
 def _level_error(agent: User) -> BusinessRuleViolation:
@@ -378,7 +392,8 @@ def ticket_change_status(
     timeout), 404 `ticket_not_found` (deleted meanwhile), 403 `not_assigned` (an agent may
     change only tickets assigned to them), 422 `agent_level_too_low` (an agent below level 2
     on an ESCALATED ticket). Entering ESCALATED unassigns an agent below level 2 (see
-    `escalation_unassign`). `actor` None is the system.
+    `escalation_unassign`); a ticket left without an agent then is auto-assigned when its tier
+    opts in (`_escalation_auto_assign`). `actor` None is the system.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -395,13 +410,24 @@ def ticket_change_status(
         unassigned = None
         if locked.agent_id is not None and agent_level_too_low(locked.agent, to_status):
             unassigned = escalation_unassign(locked, locked.agent, actor=actor, now=now)
+        decisions = _escalation_auto_assign(locked, now=now) if to_status == TicketStatus.ESCALATED else []
         locked.save(update_fields=_TRANSITION_FIELDS)
         event.save()
         if unassigned is not None:
             _unassign_save(unassigned)
+        for decision in decisions:
+            decision.save()
         if to_status in PROJECTED_STATUSES:
             _on_ticket_changed(locked, event)
     return locked
+
+
+def _escalation_auto_assign(ticket: Ticket, *, now: datetime) -> list[TicketEvent]:
+    """A ticket just escalated (locked, in memory) with no agent left, of a tier that opts in:
+    the unsaved decision of auto-assignment (tickets/auto_assign.py); otherwise nothing."""
+    if ticket.agent_id is not None or not sla_policy_values(ticket.client_type).auto_assign:
+        return []
+    return tickets_auto_assign([ticket], now=now)
 
 
 def agent_assignment_error(agent: User | None, ticket: Ticket) -> BusinessRuleViolation | None:
@@ -448,6 +474,8 @@ def ticket_assign(
         locked.updated_at = now
         locked.version += 1
         locked.save(update_fields=["agent", "updated_at", "version"])
+        # Auto-assignment's tie-break between equally loaded agents (the row is locked above).
+        User.objects.filter(pk=agent.pk).update(last_assigned_at=now)
         TicketEvent.objects.create(
             ticket=locked,
             actor=actor,

@@ -29,6 +29,8 @@ class PolicyValues:
     breach_action: str
     escalation_ceiling: int = 3
     warning_threshold: float = 0.8
+    # New and newly escalated tickets of the tier go to the least loaded agent (auto_assign.py).
+    auto_assign: bool = False
 
 
 # The contract's defaults. The data migration installs them as SlaPolicy rows; they are also

@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 from accounts.models import User
 from accounts.roles import Role
 from tickets import metrics, sla
+from tickets.auto_assign import tickets_auto_assign
 from tickets.models import Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.notifications import notifications_build, notifications_publish_on_commit
 from tickets.services import ESCALATED_MIN_AGENT_LEVEL, agent_level_too_low, escalation_unassign, transition_apply
@@ -93,6 +94,7 @@ class SweepResult:
     breaches: int = 0  # tickets whose breach was recorded by this sweep (both policies)
     breach_notices: int = 0  # tickets whose breach was notified (kind sla_breach)
     escalations: dict[int, int] = field(default_factory=dict)  # level reached → tickets
+    auto_assigned: int = 0  # escalated tickets given to an agent by auto-assignment (not in a dry run)
     notifications: int = 0
     batches: int = 0
     duration_s: float = 0.0
@@ -360,6 +362,7 @@ def _sweep_batch(context: _SweepContext, batch_size: int, result: SweepResult) -
         if not tickets:
             return 0
         plan = _plan_batch(tickets, context, result)
+        plan.events += _auto_assign(plan.escalated, context, result)
         _tickets_update(tickets)
         _rows_insert(TicketEvent, plan.events)
         _rows_insert(Notification, plan.notifications)
@@ -373,6 +376,18 @@ def _sweep_batch(context: _SweepContext, batch_size: int, result: SweepResult) -
             transaction.on_commit(lambda: _count_metrics(breaches, levels), robust=True)
     result.batches += 1
     return len(tickets)
+
+
+def _auto_assign(escalated: list[Ticket], context: _SweepContext, result: SweepResult) -> list[TicketEvent]:
+    """The batch's escalated tickets left without an agent, of tiers that opt in, auto-assigned
+    together (tickets/auto_assign.py: one ranking query, two queries per agent chosen, one
+    update); returns the unsaved decisions. Not in a dry run: it locks agents."""
+    unassigned = [t for t in escalated if t.agent_id is None and context.policy(t.client_type).auto_assign]
+    if not unassigned:
+        return []
+    events = tickets_auto_assign(unassigned, now=context.now)
+    result.auto_assigned += sum(1 for ticket in unassigned if ticket.agent_id is not None)
+    return events
 
 
 def _dry_run(context: _SweepContext, batch_size: int, result: SweepResult) -> None:

@@ -84,3 +84,78 @@ def test_admin_add_form_refuses_a_case_variant_of_a_taken_email(back_office, age
 
     assert response.status_code == 200
     assert list(response.context["adminform"].form.errors) == ["email"]
+
+
+# --- Auto-assignment: supervisors send agents on leave and back -------------------------------
+@pytest.fixture
+def supervisor_office(supervisor):
+    from accounts.services import supervisors_group_sync
+
+    supervisor.groups.add(supervisors_group_sync())
+    browser = DjangoClient()
+    browser.force_login(supervisor)
+    return browser
+
+
+def test_the_users_list_shows_and_filters_by_the_auto_assignment_flag(supervisor_office, agent):
+    from tests.accounts.factories import UserFactory
+
+    on_leave = UserFactory(email="leave@example.com", accepts_auto_assignment=False)
+
+    listed = supervisor_office.get("/admin/accounts/user/", {"accepts_auto_assignment__exact": "0"})
+
+    assert listed.status_code == 200
+    assert [user.pk for user in listed.context["cl"].result_list] == [on_leave.pk]
+    assert "accepts_auto_assignment" in listed.context["cl"].list_display
+
+
+def test_a_supervisor_turns_auto_assignment_off_and_on_with_the_list_actions(supervisor_office, agent):
+    def act(action):
+        return supervisor_office.post(
+            "/admin/accounts/user/", {"action": action, "_selected_action": [str(agent.pk)]}, follow=True
+        )
+
+    response = act("auto_assignment_off")
+    agent.refresh_from_db()
+    assert agent.accepts_auto_assignment is False
+    assert "Auto-assignment off (on leave) for 1 user(s)." in [str(m) for m in response.context["messages"]]
+
+    act("auto_assignment_on")
+    agent.refresh_from_db()
+    assert agent.accepts_auto_assignment is True
+
+
+def test_a_supervisor_still_cannot_change_a_user(supervisor_office, agent):
+    response = _change(supervisor_office, agent, level=3)
+
+    assert response.status_code == 403
+    agent.refresh_from_db()
+    assert agent.level == 1
+
+
+def test_staff_without_the_permission_do_not_get_the_actions(agent):
+    from django.contrib.auth.models import Permission
+
+    from tests.accounts.factories import UserFactory
+
+    viewer = UserFactory(role="SUPERVISOR", email="viewer@example.com")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
+    browser = DjangoClient()
+    browser.force_login(viewer)
+
+    listed = browser.get("/admin/accounts/user/")
+    browser.post("/admin/accounts/user/", {"action": "auto_assignment_off", "_selected_action": [str(agent.pk)]})
+
+    assert "auto_assignment_off" not in listed.content.decode()
+    agent.refresh_from_db()
+    assert agent.accepts_auto_assignment is True
+
+
+def test_an_admin_edits_the_flag_on_the_change_page(back_office, agent):
+    _change(back_office, agent)  # the checkbox left out: off
+
+    agent.refresh_from_db()
+    assert agent.accepts_auto_assignment is False
+    _change(back_office, agent, accepts_auto_assignment="on")
+    agent.refresh_from_db()
+    assert agent.accepts_auto_assignment is True

@@ -80,3 +80,20 @@ def test_user_update_errors(admin_client, supervisor, agent):
     assert admin_client.patch(f"/api/users/{agent.pk}", {"level": 9}, format="json").status_code == 400
     assert client_for(supervisor).patch(f"/api/users/{agent.pk}", {"level": 2}, format="json").status_code == 403
     assert User.objects.get(pk=agent.pk).level == 1
+
+
+def test_admin_sends_an_agent_on_leave_from_auto_assignment(admin_client, agent):
+    assert admin_client.get("/api/auth/me").json()["acceptsAutoAssignment"] is True
+
+    response = admin_client.patch(f"/api/users/{agent.pk}", {"acceptsAutoAssignment": False}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["acceptsAutoAssignment"] is False
+    agent.refresh_from_db()
+    assert agent.accepts_auto_assignment is False
+
+
+def test_supervisor_cannot_change_the_auto_assignment_flag_through_the_api(supervisor_client, agent):
+    response = supervisor_client.patch(f"/api/users/{agent.pk}", {"acceptsAutoAssignment": False}, format="json")
+
+    assert response.status_code == 403

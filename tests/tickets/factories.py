@@ -5,7 +5,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tickets import sla
-from tickets.models import Client, Ticket
+from tickets.models import Client, SlaPolicy, Ticket
 from tickets.states import ClientType, TicketStatus
 
 
@@ -46,3 +46,20 @@ class TicketFactory(DjangoModelFactory):
         )
     )
     sla_next_check_at = factory.LazyAttribute(lambda t: t.sla_warning_at)
+
+
+def auto_assign_on(client_type: str) -> SlaPolicy:
+    """Turns auto-assignment on for a tier (its policy row created with the defaults if missing,
+    as in a flushed database)."""
+    defaults = sla.DEFAULT_POLICIES[client_type]
+    policy, _ = SlaPolicy.objects.update_or_create(
+        client_type=client_type,
+        defaults={
+            "target_hours": defaults.target_hours,
+            "breach_action": defaults.breach_action,
+            "escalation_ceiling": defaults.escalation_ceiling,
+            "warning_threshold": defaults.warning_threshold,
+            "auto_assign": True,
+        },
+    )
+    return policy

@@ -42,7 +42,16 @@ def _edits(changes: dict) -> str:
     return "Edited: " + "; ".join(parts) + "." if parts else "Edited."
 
 
+def _auto_assignment(data: dict, emails: dict[str, str]) -> str:
+    after, note = data.get("toAgentId"), data.get("note")
+    if after is None:
+        return "Auto-assignment left it unassigned" + (f": {note}." if note else ".")
+    return f"Auto-assigned to {emails.get(after, 'an agent no longer on file')}" + (f": {note}." if note else ".")
+
+
 def _assignment(data: dict, emails: dict[str, str]) -> str:
+    if data.get("auto"):
+        return _auto_assignment(data, emails)
     before, after = data.get("fromAgentId"), data.get("toAgentId")
     if after is None:
         sentence = f"Unassigned from {emails.get(before, 'an agent')}"

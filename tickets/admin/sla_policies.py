@@ -4,7 +4,7 @@ from tickets.models import SlaPolicy
 from tickets.services import POLICY_FIELDS, sla_policy_update
 from tickets.states import ClientType
 
-COLUMNS = ["client_type", "target_hours", "breach_action", "escalation_ceiling", "warning_threshold"]
+COLUMNS = ["client_type", "target_hours", "breach_action", "escalation_ceiling", "warning_threshold", "auto_assign"]
 
 
 @admin.register(SlaPolicy)
@@ -20,7 +20,10 @@ class SlaPolicyAdmin(admin.ModelAdmin):
                     "Target and warning threshold apply to tickets created afterwards: an open ticket "
                     "keeps the due and warning times it was given at creation. The breach action, the "
                     "escalation ceiling and the window between escalations are read by each SLA sweep, "
-                    "so they also govern the next steps of open tickets."
+                    "so they also govern the next steps of open tickets. "
+                    "Auto-assign gives the tier's new tickets, and its tickets escalated without an agent, to the "
+                    "eligible agent with the fewest open tickets (active, level high enough, accepting "
+                    "auto-assignment, below AUTO_ASSIGN_MAX_OPEN_PER_AGENT); with none, the ticket stays unassigned."
                 ),
             },
         )

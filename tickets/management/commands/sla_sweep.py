@@ -33,5 +33,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  breaches recorded: {result.breaches}")
         self.stdout.write(f"  breaches notified: {result.breach_notices}")
         self.stdout.write(f"  escalations:       {result.escalated}" + (f" ({levels})" if levels else ""))
+        if result.auto_assigned:
+            self.stdout.write(f"  auto-assigned:     {result.auto_assigned}")
         self.stdout.write(f"  notifications:     {result.notifications}")
         self.stdout.write(f"  duration:          {result.duration_s:.3f} s")
