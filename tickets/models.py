@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from tickets import sla
-from tickets.states import CLOCK_STOPPED, ClientType, TicketStatus
+from tickets.states import CLOCK_STOPPED, FINISHED, ClientType, TicketStatus
 
 MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 1, 5, 3
 LIVE = Q(deleted_at__isnull=True)
@@ -94,6 +94,12 @@ class Ticket(models.Model):
     sla_warning_at = models.DateTimeField("SLA warning at", null=True, blank=True)
     sla_breached_at = models.DateTimeField("SLA breached at", null=True, blank=True)
     sla_next_check_at = models.DateTimeField("next SLA check at", null=True, blank=True)
+    # The paused clock (WAITING_CUSTOMER): when the pause started, and the next check it held
+    # then; leaving the status moves the due instants and that check by the paused time
+    # (tickets/services.py `_clock_resume`). `sla_paused_minutes` sums the ticket's pauses.
+    sla_paused_at = models.DateTimeField("SLA paused at", null=True, blank=True)
+    sla_paused_next_check_at = models.DateTimeField("next SLA check when resumed", null=True, blank=True)
+    sla_paused_minutes = models.FloatField("SLA paused (minutes)", default=0)
     # Incremented by every write (the services and the SLA sweep): the ticket's ETag. A change
     # sent with `If-Match` is refused (409) once the ticket has moved past the version it read.
     # A plain integer: a CHECK (>= 0) would make adding the column scan the whole table.
@@ -123,6 +129,9 @@ class Ticket(models.Model):
             # included `deleted_at` lets a list's deep page walk them index-only.
             models.Index(fields=["client", "created_at", "id"], include=["deleted_at"], name="ticket_client_live_idx"),
             models.Index(fields=["agent", "created_at", "id"], include=["deleted_at"], name="ticket_agent_live_idx"),
+            # The partial indexes below exclude FINISHED, not CLOCK_STOPPED: a query excluding
+            # the wider CLOCK_STOPPED set implies their predicate, so they serve it unchanged
+            # (and WAITING_CUSTOMER did not rebuild them).
             # `slaBreached=true` is two disjoint ranges (tickets/selectors.py): breaches the sweep
             # or a late resolution stamped, newest first; and running tickets past due that no
             # sweep has stamped yet (a minute's worth), by due time.
@@ -133,7 +142,7 @@ class Ticket(models.Model):
             ),
             models.Index(
                 fields=["sla_due_at"],
-                condition=LIVE & Q(sla_breached_at__isnull=True) & ~Q(status__in=sorted(CLOCK_STOPPED)),
+                condition=LIVE & Q(sla_breached_at__isnull=True) & ~Q(status__in=sorted(FINISHED)),
                 name="ticket_live_unstamped_due_idx",
             ),
             # "At risk": running, unstamped tickets past their warning instant (tickets/selectors.py).
@@ -143,7 +152,7 @@ class Ticket(models.Model):
                 fields=["sla_warning_at"],
                 condition=LIVE
                 & Q(sla_breached_at__isnull=True, sla_warning_at__isnull=False)
-                & ~Q(status__in=sorted(CLOCK_STOPPED)),
+                & ~Q(status__in=sorted(FINISHED)),
                 name="ticket_live_unstamped_warn_idx",
             ),
             # The SLA sweep: "what is due now?" is a range scan over running clocks only.

@@ -93,7 +93,12 @@ class TicketOutput(camelcase.ModelSerializer):
         )
 
     def get_sla_remaining_minutes(self, ticket) -> int | None:
-        return sla.remaining_minutes(due=ticket.sla_due_at, clock_running=ticket.clock_running, now=self.context["now"])
+        return sla.remaining_minutes(
+            due=ticket.sla_due_at,
+            clock_running=ticket.clock_running,
+            now=self.context["now"],
+            paused_at=ticket.sla_paused_at,
+        )
 
 
 class TicketCreateInput(camelcase.Serializer):

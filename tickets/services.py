@@ -28,10 +28,12 @@ from tickets import metrics, sla
 from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.notifications import notifications_build, notifications_publish_on_commit
 from tickets.signals import tickets_changed
-from tickets.states import CLOCK_STOPPED, TRANSITIONS, TicketStatus, allowed_targets, can_transition
+from tickets.states import CLOCK_PAUSED, CLOCK_STOPPED, TRANSITIONS, TicketStatus, allowed_targets, can_transition
 
 # Entering one of these states must be projected to `ticket_logs` (see `_on_ticket_changed`).
-PROJECTED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.ESCALATED})
+PROJECTED_STATUSES = frozenset(
+    {TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.ESCALATED, TicketStatus.WAITING_CUSTOMER}
+)
 # An ESCALATED ticket needs an agent of at least this level.
 ESCALATED_MIN_AGENT_LEVEL = 2
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL SQLSTATE of a failed NOWAIT or an expired lock_timeout
@@ -170,7 +172,7 @@ def _precondition_check(
 
 
 def _on_ticket_changed(ticket: Ticket, event: TicketEvent) -> None:
-    """Called inside the transaction of a change that entered RESOLVED, CLOSED or ESCALATED:
+    """Called inside the transaction of a change that entered a PROJECTED_STATUSES status:
     announces it (tickets/signals.py; the reports app projects it into `ticket_logs`)."""
     tickets_changed.send(sender=Ticket, tickets=[ticket])
 
@@ -255,7 +257,7 @@ def transition_apply(
     ticket.status = to_status
     ticket.updated_at = now
     ticket.version += 1
-    _timestamps_move(ticket, from_status, to_status, now)
+    clock = _timestamps_move(ticket, from_status, to_status, now)
     transaction.on_commit(
         lambda: metrics.ticket_transitions_total.labels(from_status=from_status, to_status=to_status).inc()
     )
@@ -265,13 +267,14 @@ def transition_apply(
         kind=kind,
         from_status=from_status,
         to_status=to_status,
-        data={"escalationLevel": ticket.escalation_level, **(data or {})},
+        data={"escalationLevel": ticket.escalation_level, **clock, **(data or {})},
         created_at=now,
     )
 
 
-def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: datetime) -> None:
-    """The resolution, the escalation level and the SLA clock after `from_status` → `to_status`."""
+def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: datetime) -> dict:
+    """The resolution, the escalation level and the SLA clock after `from_status` → `to_status`;
+    returns what the event records of a clock paused or resumed."""
     if to_status == TicketStatus.RESOLVED:
         ticket.resolved_at = now
         ticket.resolution_time_min = round((now - ticket.created_at).total_seconds() / 60, 2)
@@ -281,15 +284,54 @@ def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: date
         ticket.resolution_time_min = None
     if to_status == TicketStatus.ESCALATED:
         ticket.escalation_level += 1
+    resumed = _clock_resume(ticket, now) if from_status in CLOCK_PAUSED else {}
+    clock = {"slaClock": "resumed", **resumed} if resumed else {}
+    if to_status in CLOCK_PAUSED:
+        _clock_pause(ticket, now)
+        clock = {"slaClock": "paused", "slaRemainingMinutes": _remaining_at(ticket, now)}
     if to_status in CLOCK_STOPPED:
         # A late resolution is a breach even if no sweep saw it: record it at the due time.
         if ticket.sla_breached_at is None and ticket.sla_due_at is not None and now > ticket.sla_due_at:
             ticket.sla_breached_at = ticket.sla_due_at
         ticket.sla_next_check_at = None
-    elif from_status in CLOCK_STOPPED and ticket.sla_due_at is not None:
+    elif from_status in CLOCK_STOPPED and not resumed and ticket.sla_due_at is not None:
         ticket.sla_next_check_at = sla.next_check_on_reopen(
             warning=ticket.sla_warning_at, due=ticket.sla_due_at, now=now
         )
+    return clock
+
+
+def _remaining_at(ticket: Ticket, now: datetime) -> int | None:
+    return sla.remaining_minutes(due=ticket.sla_due_at, clock_running=True, now=now)
+
+
+def _clock_pause(ticket: Ticket, now: datetime) -> None:
+    """Entering WAITING_CUSTOMER: remembers when, and the next SLA check the ticket had."""
+    ticket.sla_paused_at = now
+    ticket.sla_paused_next_check_at = ticket.sla_next_check_at
+
+
+def _clock_resume(ticket: Ticket, now: datetime) -> dict:
+    """Leaving WAITING_CUSTOMER: the due and warning instants, and the next check the pause
+    held, move later by the paused time (`sla.add_open_time`). Returns what the audit trail
+    records of it (`pausedMinutes`, the new `slaDueAt`); empty when no pause was recorded."""
+    if ticket.sla_paused_at is None:
+        return {}
+    paused = sla.open_time_between(ticket.sla_paused_at, now)
+    pending = ticket.sla_paused_next_check_at
+    if ticket.sla_due_at is not None:
+        ticket.sla_due_at = sla.add_open_time(ticket.sla_due_at, paused)
+    if ticket.sla_warning_at is not None:
+        ticket.sla_warning_at = sla.add_open_time(ticket.sla_warning_at, paused)
+    ticket.sla_next_check_at = None if pending is None else sla.add_open_time(pending, paused)
+    ticket.sla_paused_at = ticket.sla_paused_next_check_at = None
+    ticket.sla_paused_minutes = round((ticket.sla_paused_minutes or 0) + sla.paused_minutes(paused), 2)
+    due = ticket.sla_due_at
+    return {"pausedMinutes": sla.paused_minutes(paused), "slaDueAt": None if due is None else _iso(due)}
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
 
 
 # --- The agent level rule ------------------------------------------------------------------
@@ -358,6 +400,11 @@ _TRANSITION_FIELDS = [
     "escalation_level",
     "sla_breached_at",
     "sla_next_check_at",
+    "sla_due_at",
+    "sla_warning_at",
+    "sla_paused_at",
+    "sla_paused_next_check_at",
+    "sla_paused_minutes",
     "version",
 ]
 

@@ -62,6 +62,30 @@ def warning_at(created_at: datetime, due: datetime, warning_threshold: float) ->
     return created_at + (due - created_at) * _fraction(warning_threshold)
 
 
+def open_time_between(start: datetime, end: datetime, calendar=None) -> timedelta:
+    """The time the SLA clock runs between `start` and `end` (never negative). Wall-clock while
+    `calendar` is None; a business-hours calendar counts only its open hours."""
+    if calendar is not None:
+        raise NotImplementedError("Business-hours calendars are not implemented yet.")
+    return max(end - start, timedelta(0))
+
+
+def add_open_time(instant: datetime, duration: timedelta, calendar=None) -> datetime:
+    """`instant` moved later by `duration` of running clock, clamped to LATEST. Wall-clock while
+    `calendar` is None."""
+    if calendar is not None:
+        raise NotImplementedError("Business-hours calendars are not implemented yet.")
+    try:
+        return instant + duration
+    except OverflowError:
+        return LATEST
+
+
+def paused_minutes(duration: timedelta) -> float:
+    """A pause as the audit trail records it: minutes, two decimals."""
+    return round(duration.total_seconds() / 60, 2)
+
+
 def next_check_on_reopen(*, warning: datetime | None, due: datetime, now: datetime) -> datetime:
     """A reopened ticket keeps its original due and warning times; its next SLA check is the
     warning instant if that is still ahead, else the due time (in the past means "look at it at
@@ -69,8 +93,13 @@ def next_check_on_reopen(*, warning: datetime | None, due: datetime, now: dateti
     return warning if warning is not None and now < warning else due
 
 
-def remaining_minutes(*, due: datetime | None, clock_running: bool, now: datetime) -> int | None:
-    """Whole minutes left (floored, so one second overdue is -1); None when the clock is stopped."""
+def remaining_minutes(
+    *, due: datetime | None, clock_running: bool, now: datetime, paused_at: datetime | None = None
+) -> int | None:
+    """Whole minutes left (floored, so one second overdue is -1); frozen at the pause while the
+    clock is paused (`paused_at`, WAITING_CUSTOMER); None when the clock is stopped."""
+    if paused_at is not None:
+        now, clock_running = paused_at, True  # what was left when the clock paused
     if due is None or not clock_running:
         return None
     return math.floor((due - now).total_seconds() / 60)

@@ -27,6 +27,10 @@ def test_transition_table_matches_the_contract():
         ("ESCALATED", "IN_PROGRESS"),
         ("RESOLVED", "CLOSED"),
         ("RESOLVED", "IN_PROGRESS"),
+        ("IN_PROGRESS", "WAITING_CUSTOMER"),
+        ("ESCALATED", "WAITING_CUSTOMER"),
+        ("WAITING_CUSTOMER", "IN_PROGRESS"),
+        ("WAITING_CUSTOMER", "RESOLVED"),
     } == LEGAL
 
 
