@@ -99,7 +99,18 @@ class Ticket(models.Model):
     # (tickets/services.py `_clock_resume`). `sla_paused_minutes` sums the ticket's pauses.
     sla_paused_at = models.DateTimeField("SLA paused at", null=True, blank=True)
     sla_paused_next_check_at = models.DateTimeField("next SLA check when resumed", null=True, blank=True)
-    sla_paused_minutes = models.FloatField("SLA paused (minutes)", default=0)
+    sla_paused_minutes = models.FloatField("SLA paused (minutes)", default=0, db_default=0)
+    # Two targets share the sweep: `sla_next_check_at` is the earliest pending instant of both.
+    # `sla_resolution_check_at` is the resolution target's own next step (warning, breach,
+    # re-escalation); the first response's pending instant follows from the fields below. A
+    # ticket without a first-response target (created before it existed) keeps its resolution
+    # step in `sla_next_check_at` alone (`Ticket.resolution_check_at`).
+    sla_resolution_check_at = models.DateTimeField("next resolution check at", null=True, blank=True)
+    first_response_due_at = models.DateTimeField("first response due at", null=True, blank=True)
+    first_response_warning_at = models.DateTimeField("first response warning at", null=True, blank=True)
+    first_response_warned_at = models.DateTimeField("first response warned at", null=True, blank=True)
+    first_response_breached_at = models.DateTimeField("first response breached at", null=True, blank=True)
+    first_responded_at = models.DateTimeField("first responded at", null=True, blank=True)
     # Incremented by every write (the services and the SLA sweep): the ticket's ETag. A change
     # sent with `If-Match` is refused (409) once the ticket has moved past the version it read.
     # A plain integer: a CHECK (>= 0) would make adding the column scan the whole table.
@@ -177,6 +188,20 @@ class Ticket(models.Model):
     def clock_running(self) -> bool:
         return self.deleted_at is None and self.status not in CLOCK_STOPPED
 
+    @property
+    def resolution_check_at(self):
+        """The resolution target's next SLA step (see `sla_resolution_check_at`)."""
+        return self.sla_next_check_at if self.first_response_due_at is None else self.sla_resolution_check_at
+
+    @property
+    def first_response_pending(self) -> bool:
+        """A first-response target not met yet and not breached yet."""
+        return (
+            self.first_response_due_at is not None
+            and self.first_responded_at is None
+            and (self.first_response_breached_at is None)
+        )
+
 
 class TicketEvent(models.Model):
     """Append-only audit trail: who did what to a ticket, and when. `actor` NULL = the system."""
@@ -244,6 +269,17 @@ class SlaPolicy(models.Model):
         ],
         help_text="Share of the window after which the SLA warning goes out (0.8 = 80 %).",
     )
+    first_response_minutes = models.PositiveIntegerField(
+        default=240,
+        validators=[
+            MinValueValidator(sla.MIN_FIRST_RESPONSE_MINUTES),
+            MaxValueValidator(sla.MAX_FIRST_RESPONSE_MINUTES),
+        ],
+        help_text=(
+            f"{sla.MIN_FIRST_RESPONSE_MINUTES} to {sla.MAX_FIRST_RESPONSE_MINUTES} minutes: the first agent action "
+            "is due this long after creation (warned at the same threshold). Its breach notifies supervisors."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -268,6 +304,13 @@ class SlaPolicy(models.Model):
                 ),
                 name="slapolicy_escalation_ceiling_range",
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    first_response_minutes__gte=sla.MIN_FIRST_RESPONSE_MINUTES,
+                    first_response_minutes__lte=sla.MAX_FIRST_RESPONSE_MINUTES,
+                ),
+                name="slapolicy_first_response_minutes_range",
+            ),
         ]
 
     def __str__(self):
@@ -279,6 +322,7 @@ class SlaPolicy(models.Model):
             breach_action=self.breach_action,
             escalation_ceiling=self.escalation_ceiling,
             warning_threshold=self.warning_threshold,
+            first_response_minutes=self.first_response_minutes,
         )
 
 

@@ -15,6 +15,10 @@ from tickets.states import ClientType
 MIN_TARGET_HOURS, MAX_TARGET_HOURS = 0.01, 24 * 365
 MIN_ESCALATION_CEILING, MAX_ESCALATION_CEILING = 1, 3
 MIN_WARNING_THRESHOLD, MAX_WARNING_THRESHOLD = 0.0, 1.0
+MIN_FIRST_RESPONSE_MINUTES, MAX_FIRST_RESPONSE_MINUTES = 1, 365 * 24 * 60
+
+# The two SLA targets of a ticket, as notifications and events name them (`data["target"]`).
+TARGET_FIRST_RESPONSE, TARGET_RESOLUTION = "first_response", "resolution"
 
 # The ends of what a datetime can hold. The arithmetic below clamps to them instead of raising
 # OverflowError, whatever a policy row or a `--now` replay holds: past the latest instant is
@@ -29,12 +33,13 @@ class PolicyValues:
     breach_action: str
     escalation_ceiling: int = 3
     warning_threshold: float = 0.8
+    first_response_minutes: int = 240
 
 
 # The contract's defaults. The data migration installs them as SlaPolicy rows; they are also
 # the fallback when a tier has no row (e.g. a freshly flushed test database).
 DEFAULT_POLICIES: dict[str, PolicyValues] = {
-    ClientType.VIP: PolicyValues(target_hours=2.0, breach_action="ESCALATE"),
+    ClientType.VIP: PolicyValues(target_hours=2.0, breach_action="ESCALATE", first_response_minutes=15),
     ClientType.NORMAL: PolicyValues(target_hours=24.0, breach_action="NOTIFY"),
 }
 
@@ -54,6 +59,13 @@ def _fraction(value: float) -> float:
 
 def due_at(created_at: datetime, target_hours: float) -> datetime:
     return plus_hours(created_at, target_hours)
+
+
+def earliest(*instants: datetime | None) -> datetime | None:
+    """The earliest of the instants given, ignoring None; None when there is none (the next SLA
+    check of a ticket is the earliest pending instant of its targets)."""
+    pending = [instant for instant in instants if instant is not None]
+    return min(pending) if pending else None
 
 
 def warning_at(created_at: datetime, due: datetime, warning_threshold: float) -> datetime:
@@ -84,6 +96,21 @@ def add_open_time(instant: datetime, duration: timedelta, calendar=None) -> date
 def paused_minutes(duration: timedelta) -> float:
     """A pause as the audit trail records it: minutes, two decimals."""
     return round(duration.total_seconds() / 60, 2)
+
+
+def first_response_next(
+    *,
+    due: datetime | None,
+    warning: datetime | None,
+    warned_at: datetime | None,
+    responded_at: datetime | None,
+    breached_at: datetime | None,
+) -> datetime | None:
+    """The first-response target's pending instant: its warning until sent, then its due time;
+    None once met, breached, or when the ticket has no such target."""
+    if due is None or responded_at is not None or breached_at is not None:
+        return None
+    return warning if warning is not None and warned_at is None else due
 
 
 def next_check_on_reopen(*, warning: datetime | None, due: datetime, now: datetime) -> datetime:

@@ -10,7 +10,7 @@ import pytest
 from reports.models import TicketLogProjection
 from tests.conftest import client_for
 from tests.tickets.conftest import T0
-from tests.tickets.factories import ClientFactory
+from tests.tickets.factories import ClientFactory, without_first_response
 from tickets import services, sla
 from tickets.admin.sla_badge import sla_state
 from tickets.models import Notification, Ticket, TicketEvent
@@ -25,10 +25,14 @@ VIP_DUE = T0 + timedelta(hours=2)
 VIP_WARNING = T0 + timedelta(minutes=96)
 
 
-def _ticket(tier=ClientType.VIP, *, status=TicketStatus.IN_PROGRESS, at=T0):
+def _ticket(tier=ClientType.VIP, *, status=TicketStatus.IN_PROGRESS, at=T0, first_response=False):
+    """A ticket moved by the system (no first response); without a first-response target unless
+    `first_response` (the resolution target alone, in most of these tests)."""
     ticket = services.ticket_create(
         title="Printer on fire", description="Smoke.", client=ClientFactory(type=tier), actor=None, now=T0
     )
+    if not first_response:
+        ticket = without_first_response(ticket)
     if status != TicketStatus.OPEN:
         ticket = services.ticket_change_status(ticket=ticket, to_status=status, actor=None, now=at)
     return Ticket.objects.get(pk=ticket.pk)
@@ -90,6 +94,19 @@ def test_pause_stops_the_clock_and_resume_moves_due_and_warning_by_the_paused_ti
     assert resumed.sla_warning_at == VIP_WARNING + timedelta(minutes=45)
     assert resumed.sla_next_check_at == VIP_WARNING + timedelta(minutes=45)
     assert (resumed.sla_paused_at, resumed.sla_paused_next_check_at, resumed.sla_paused_minutes) == (None, None, 45)
+
+
+def test_resume_moves_an_unmet_first_response_too_and_the_next_check_is_the_earliest(desk):
+    ticket = _ticket(first_response=True)  # VIP: first response due at 15 min, warned at 12
+
+    waiting = _move(ticket, WAITING, T0 + timedelta(minutes=5))
+    resumed = _move(waiting, TicketStatus.IN_PROGRESS, T0 + timedelta(minutes=65))
+
+    assert resumed.first_response_due_at == T0 + timedelta(minutes=75)
+    assert resumed.first_response_warning_at == T0 + timedelta(minutes=72)
+    assert resumed.sla_resolution_check_at == VIP_WARNING + timedelta(hours=1)
+    assert resumed.sla_next_check_at == T0 + timedelta(minutes=72)
+    assert sla_sweep(now=T0 + timedelta(minutes=72)).first_response_warnings == 1
 
 
 def test_two_pauses_add_up():

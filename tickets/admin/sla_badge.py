@@ -1,6 +1,8 @@
 """The SLA badge of the ticket list and change page: green, amber past the ticket's warning
 instant, red once breached, blue while the clock is paused (waiting on the customer), grey when
-the clock is stopped."""
+the clock is stopped. The colour is the resolution target's (the one "at risk" rule, ADR 0006); the
+words name the nearer target: "first response in 12m" while a first response is pending and due
+before the resolution."""
 
 from datetime import datetime, timedelta
 
@@ -39,7 +41,12 @@ def sla_state(ticket: Ticket, *, now: datetime) -> tuple[str, str]:
     if breached:
         return "breached", f"overdue {duration_text(now - ticket.sla_due_at)}"
     at_risk = sla.is_at_risk(warning=ticket.sla_warning_at, due=ticket.sla_due_at, clock_running=True, now=now)
-    return ("risk" if at_risk else "ok"), f"{duration_text(ticket.sla_due_at - now)} left"
+    state = "risk" if at_risk else "ok"
+    first_due = ticket.first_response_due_at
+    if ticket.first_response_pending and now <= first_due < ticket.sla_due_at:
+        # The nearer target names itself; the colour stays the one "at risk" rule (resolution).
+        return state, f"first response in {duration_text(first_due - now)}"
+    return state, f"{duration_text(ticket.sla_due_at - now)} left"
 
 
 def sla_badge_html(ticket: Ticket, *, now: datetime) -> str:
