@@ -81,15 +81,28 @@ def fill(n_tickets: int, n_due: int, now: datetime) -> None:
     users = [("SUPERVISOR", 1)] * 2 + [("AGENT", 2), ("AGENT", 3), ("AGENT", 3)] + [("AGENT", 1)] * 10
     agents = []
     with cur.copy(
-        "COPY accounts_user (id, email, name, role, level, is_active, is_staff, is_superuser, password, created_at)"
-        " FROM STDIN"
+        "COPY accounts_user (id, email, name, role, level, is_active, is_staff, is_superuser, password, created_at,"
+        " token_version, accepts_auto_assignment) FROM STDIN"
     ) as copy:
         for n, (role, level) in enumerate(users):
             user_id = uuid.uuid4()
             if role == "AGENT":
                 agents.append(user_id)
             copy.write_row(
-                [user_id, f"slabench{n}@example.com", "", role, level, True, role != "AGENT", False, password, now]
+                [
+                    user_id,
+                    f"slabench{n}@example.com",
+                    "",
+                    role,
+                    level,
+                    True,
+                    role != "AGENT",
+                    False,
+                    password,
+                    now,
+                    0,
+                    True,
+                ]
             )
     clients = {"VIP": [], "NORMAL": []}
     with cur.copy("COPY tickets_client (id, name, email, type, company, created_at) FROM STDIN") as copy:

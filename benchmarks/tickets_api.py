@@ -82,7 +82,7 @@ def fill(n_tickets: int) -> dict:
     agents = []
     with cur.copy(
         "COPY accounts_user (id, email, name, role, level, is_active, is_staff, is_superuser, password, created_at,"
-        " token_version) FROM STDIN"
+        " token_version, accepts_auto_assignment) FROM STDIN"
     ) as copy:
         for n in range(N_AGENTS):
             agent_id = uuid.uuid4()
@@ -100,11 +100,12 @@ def fill(n_tickets: int) -> dict:
                     password,
                     now,
                     0,
+                    True,
                 ]
             )
         admin_id = uuid.uuid4()
         copy.write_row(
-            [admin_id, "bench-admin@example.com", "Bench admin", "ADMIN", 1, True, True, True, password, now, 0]
+            [admin_id, "bench-admin@example.com", "Bench admin", "ADMIN", 1, True, True, True, password, now, 0, False]
         )
 
     clients = []

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.utils.dateparse import parse_date, parse_datetime
 
 from ingestion.models import ImportRowError
-from tickets.states import ClientType, TicketStatus
+from tickets.states import CLOCK_PAUSED, ClientType, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ _EXCEL_SERIAL_RANGE = (1, 2_958_465)
 MAX_ESCALATION_LEVEL = 2**31 - 1
 _CLIENT_TYPES = {value.upper(): value for value in ClientType.values}
 _STATUSES = {value.upper(): value for value in TicketStatus.values}
+# A historical row holds a status "where the transition table allows it": a paused ticket
+# (WAITING_CUSTOMER, reached from IN_PROGRESS or ESCALATED, left to IN_PROGRESS or RESOLVED)
+# has no resolution yet, so such a row with fecha_resolucion is refused. Rows of the original
+# statuses are judged as before (legacy sheets hold resolved OPEN rows).
+UNRESOLVED_STATUSES = frozenset(CLOCK_PAUSED)
 
 
 class HeaderError(Exception):
@@ -268,6 +273,9 @@ def validate_row(row: list) -> tuple[ValidRow | None, list[tuple[str, str, str]]
     created, resolved = parsed[CREATED_AT], parsed[RESOLVED_AT]
     if created is not None and resolved is not None and resolved < created:
         errors.append((COLUMNS[RESOLVED_AT].key, _shown(row[RESOLVED_AT]), "Must not be before fecha_creacion."))
+    if resolved is not None and parsed[STATUS] in UNRESOLVED_STATUSES:
+        message = f"A {parsed[STATUS]} ticket is not resolved: leave fecha_resolucion empty."
+        errors.append((COLUMNS[RESOLVED_AT].key, _shown(row[RESOLVED_AT]), message))
     if errors:
         return None, errors
     return ValidRow(*parsed), []
@@ -309,6 +317,6 @@ def valid_row_values(row: list) -> tuple | None:
         level = int(level)
     if type(level) is not int or not 0 <= level <= MAX_ESCALATION_LEVEL:
         return None
-    if resolved is not None and resolved < created:
+    if resolved is not None and (resolved < created or status in UNRESOLVED_STATUSES):
         return None
     return ticket_id, client_id, client_type, created, resolved, agent_id, level, status

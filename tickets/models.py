@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from tickets import sla
-from tickets.states import CLOCK_STOPPED, UNFINISHED, ClientType, TicketStatus
+from tickets.states import CLOCK_STOPPED, FINISHED, UNFINISHED, ClientType, TicketStatus
 
 MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 1, 5, 3
 LIVE = Q(deleted_at__isnull=True)
@@ -94,6 +94,23 @@ class Ticket(models.Model):
     sla_warning_at = models.DateTimeField("SLA warning at", null=True, blank=True)
     sla_breached_at = models.DateTimeField("SLA breached at", null=True, blank=True)
     sla_next_check_at = models.DateTimeField("next SLA check at", null=True, blank=True)
+    # The paused clock (WAITING_CUSTOMER): when the pause started, and the next check it held
+    # then; leaving the status moves the due instants and that check by the paused time
+    # (tickets/services.py `_clock_resume`). `sla_paused_minutes` sums the ticket's pauses.
+    sla_paused_at = models.DateTimeField("SLA paused at", null=True, blank=True)
+    sla_paused_next_check_at = models.DateTimeField("next SLA check when resumed", null=True, blank=True)
+    sla_paused_minutes = models.FloatField("SLA paused (minutes)", default=0, db_default=0)
+    # Two targets share the sweep: `sla_next_check_at` is the earliest pending instant of both.
+    # `sla_resolution_check_at` is the resolution target's own next step (warning, breach,
+    # re-escalation); the first response's pending instant follows from the fields below. A
+    # ticket without a first-response target (created before it existed) keeps its resolution
+    # step in `sla_next_check_at` alone (`Ticket.resolution_check_at`).
+    sla_resolution_check_at = models.DateTimeField("next resolution check at", null=True, blank=True)
+    first_response_due_at = models.DateTimeField("first response due at", null=True, blank=True)
+    first_response_warning_at = models.DateTimeField("first response warning at", null=True, blank=True)
+    first_response_warned_at = models.DateTimeField("first response warned at", null=True, blank=True)
+    first_response_breached_at = models.DateTimeField("first response breached at", null=True, blank=True)
+    first_responded_at = models.DateTimeField("first responded at", null=True, blank=True)
     # Incremented by every write (the services and the SLA sweep): the ticket's ETag. A change
     # sent with `If-Match` is refused (409) once the ticket has moved past the version it read.
     # A plain integer: a CHECK (>= 0) would make adding the column scan the whole table.
@@ -123,6 +140,9 @@ class Ticket(models.Model):
             # included `deleted_at` lets a list's deep page walk them index-only.
             models.Index(fields=["client", "created_at", "id"], include=["deleted_at"], name="ticket_client_live_idx"),
             models.Index(fields=["agent", "created_at", "id"], include=["deleted_at"], name="ticket_agent_live_idx"),
+            # The partial indexes below exclude FINISHED, not CLOCK_STOPPED: a query excluding
+            # the wider CLOCK_STOPPED set implies their predicate, so they serve it unchanged
+            # (and WAITING_CUSTOMER did not rebuild them).
             # An agent's open work (auto-assignment's count under the agent's lock, the agent-load
             # report's count and oldest): index-only, and only as large as the open tickets.
             models.Index(
@@ -140,7 +160,7 @@ class Ticket(models.Model):
             ),
             models.Index(
                 fields=["sla_due_at"],
-                condition=LIVE & Q(sla_breached_at__isnull=True) & ~Q(status__in=sorted(CLOCK_STOPPED)),
+                condition=LIVE & Q(sla_breached_at__isnull=True) & ~Q(status__in=sorted(FINISHED)),
                 name="ticket_live_unstamped_due_idx",
             ),
             # "At risk": running, unstamped tickets past their warning instant (tickets/selectors.py).
@@ -150,7 +170,7 @@ class Ticket(models.Model):
                 fields=["sla_warning_at"],
                 condition=LIVE
                 & Q(sla_breached_at__isnull=True, sla_warning_at__isnull=False)
-                & ~Q(status__in=sorted(CLOCK_STOPPED)),
+                & ~Q(status__in=sorted(FINISHED)),
                 name="ticket_live_unstamped_warn_idx",
             ),
             # The SLA sweep: "what is due now?" is a range scan over running clocks only.
@@ -174,6 +194,20 @@ class Ticket(models.Model):
     @property
     def clock_running(self) -> bool:
         return self.deleted_at is None and self.status not in CLOCK_STOPPED
+
+    @property
+    def resolution_check_at(self):
+        """The resolution target's next SLA step (see `sla_resolution_check_at`)."""
+        return self.sla_next_check_at if self.first_response_due_at is None else self.sla_resolution_check_at
+
+    @property
+    def first_response_pending(self) -> bool:
+        """A first-response target not met yet and not breached yet."""
+        return (
+            self.first_response_due_at is not None
+            and self.first_responded_at is None
+            and (self.first_response_breached_at is None)
+        )
 
 
 class TicketEvent(models.Model):
@@ -250,6 +284,17 @@ class SlaPolicy(models.Model):
             "eligible agent with the fewest open tickets."
         ),
     )
+    first_response_minutes = models.PositiveIntegerField(
+        default=240,
+        validators=[
+            MinValueValidator(sla.MIN_FIRST_RESPONSE_MINUTES),
+            MaxValueValidator(sla.MAX_FIRST_RESPONSE_MINUTES),
+        ],
+        help_text=(
+            f"{sla.MIN_FIRST_RESPONSE_MINUTES} to {sla.MAX_FIRST_RESPONSE_MINUTES} minutes: the first agent action "
+            "is due this long after creation (warned at the same threshold). Its breach notifies supervisors."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -274,6 +319,13 @@ class SlaPolicy(models.Model):
                 ),
                 name="slapolicy_escalation_ceiling_range",
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    first_response_minutes__gte=sla.MIN_FIRST_RESPONSE_MINUTES,
+                    first_response_minutes__lte=sla.MAX_FIRST_RESPONSE_MINUTES,
+                ),
+                name="slapolicy_first_response_minutes_range",
+            ),
         ]
 
     def __str__(self):
@@ -286,6 +338,7 @@ class SlaPolicy(models.Model):
             escalation_ceiling=self.escalation_ceiling,
             warning_threshold=self.warning_threshold,
             auto_assign=self.auto_assign,
+            first_response_minutes=self.first_response_minutes,
         )
 
 

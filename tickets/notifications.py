@@ -135,6 +135,7 @@ def webhook_payload(notification: Notification) -> dict:
         "clientType": notification.data.get("clientType"),
         "escalationLevel": notification.data.get("escalationLevel"),
         "slaDueAt": notification.data.get("slaDueAt"),
+        "target": notification.data.get("target"),
         "createdAt": notification.created_at.isoformat().replace("+00:00", "Z"),
     }
 

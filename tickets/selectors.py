@@ -10,7 +10,7 @@ from tickets import sla
 from tickets.auto_assign import agents_with_load
 from tickets.models import Client, SlaPolicy, Ticket, TicketEvent
 from tickets.services import ESCALATED_MIN_AGENT_LEVEL
-from tickets.states import CLOCK_STOPPED, TicketStatus
+from tickets.states import CLOCK_STOPPED, FINISHED, TicketStatus
 
 
 def client_list(*, type: str | None = None, q: str | None = None) -> QuerySet[Client]:
@@ -143,12 +143,13 @@ def sla_target_minutes_by_tier() -> dict[str, float]:
 
 
 def ticket_open_summary(*, now: datetime) -> list[dict]:
-    """Live tickets whose SLA clock runs, per tier and status, with how many have breached and
-    how many are at risk (`at_risk_q`) - one grouped query, for the dashboard."""
+    """Live open tickets (not FINISHED: a WAITING_CUSTOMER ticket, its clock paused, counts) per
+    tier and status, with how many have breached and how many are at risk (`at_risk_q`) - one
+    grouped query, for the dashboard."""
     breached = breached_q(now)
     rows = (
         Ticket.objects.alive()
-        .exclude(status__in=CLOCK_STOPPED)
+        .exclude(status__in=FINISHED)
         .values("client_type", "status")
         .annotate(
             tickets=Count("id"),

@@ -57,6 +57,12 @@ class TicketOutput(camelcase.ModelSerializer):
     sla_due_at = serializers.DateTimeField(allow_null=True)
     sla_breached = serializers.SerializerMethodField()
     sla_remaining_minutes = serializers.SerializerMethodField()
+    first_response_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the first agent action is due; null for tickets created before the target."
+    )
+    first_responded_at = serializers.DateTimeField(
+        allow_null=True, help_text="The first status change, assignment or comment by a person."
+    )
     version = serializers.IntegerField(
         read_only=True, help_text="Incremented by every change; also the ETag header. Send it as If-Match."
     )
@@ -80,6 +86,8 @@ class TicketOutput(camelcase.ModelSerializer):
             "sla_due_at",
             "sla_breached",
             "sla_remaining_minutes",
+            "first_response_due_at",
+            "first_responded_at",
             "version",
         ]
 
@@ -93,7 +101,12 @@ class TicketOutput(camelcase.ModelSerializer):
         )
 
     def get_sla_remaining_minutes(self, ticket) -> int | None:
-        return sla.remaining_minutes(due=ticket.sla_due_at, clock_running=ticket.clock_running, now=self.context["now"])
+        return sla.remaining_minutes(
+            due=ticket.sla_due_at,
+            clock_running=ticket.clock_running,
+            now=self.context["now"],
+            paused_at=ticket.sla_paused_at,
+        )
 
 
 class TicketCreateInput(camelcase.Serializer):

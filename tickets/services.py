@@ -30,6 +30,7 @@ from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.notifications import notifications_build, notifications_publish_on_commit
 from tickets.signals import tickets_changed
 from tickets.states import (
+    CLOCK_PAUSED,
     CLOCK_STOPPED,
     ESCALATED_MIN_AGENT_LEVEL,
     TRANSITIONS,
@@ -40,7 +41,9 @@ from tickets.states import (
 )
 
 # Entering one of these states must be projected to `ticket_logs` (see `_on_ticket_changed`).
-PROJECTED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.ESCALATED})
+PROJECTED_STATUSES = frozenset(
+    {TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.ESCALATED, TicketStatus.WAITING_CUSTOMER}
+)
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL SQLSTATE of a failed NOWAIT or an expired lock_timeout
 
 
@@ -91,7 +94,14 @@ def sla_policy_values(client_type: str) -> sla.PolicyValues:
     return sla.DEFAULT_POLICIES[client_type] if policy is None else policy.as_values()
 
 
-POLICY_FIELDS = ("target_hours", "breach_action", "escalation_ceiling", "warning_threshold", "auto_assign")
+POLICY_FIELDS = (
+    "target_hours",
+    "breach_action",
+    "escalation_ceiling",
+    "warning_threshold",
+    "first_response_minutes",
+    "auto_assign",
+)
 
 
 def sla_policy_update(*, policy: SlaPolicy, **changes) -> SlaPolicy:
@@ -177,7 +187,7 @@ def _precondition_check(
 
 
 def _on_ticket_changed(ticket: Ticket, event: TicketEvent) -> None:
-    """Called inside the transaction of a change that entered RESOLVED, CLOSED or ESCALATED:
+    """Called inside the transaction of a change that entered a PROJECTED_STATUSES status:
     announces it (tickets/signals.py; the reports app projects it into `ticket_logs`)."""
     tickets_changed.send(sender=Ticket, tickets=[ticket])
 
@@ -199,6 +209,8 @@ def ticket_create(
     policy = sla_policy_values(client.type)
     due = sla.due_at(now, policy.target_hours)
     warning = sla.warning_at(now, due, policy.warning_threshold)
+    first_due = sla.plus_hours(now, policy.first_response_minutes / 60)
+    first_warning = sla.warning_at(now, first_due, policy.warning_threshold)
     with transaction.atomic():
         ticket = Ticket(
             title=title.strip(),
@@ -211,7 +223,10 @@ def ticket_create(
             updated_at=now,
             sla_due_at=due,
             sla_warning_at=warning,
-            sla_next_check_at=warning,
+            sla_resolution_check_at=warning,
+            first_response_due_at=first_due,
+            first_response_warning_at=first_warning,
+            sla_next_check_at=sla.earliest(warning, first_warning),
         )
         # Decided before the insert: the ticket is written once, with its agent.
         decisions = tickets_auto_assign([ticket], now=now) if policy.auto_assign else []
@@ -221,7 +236,12 @@ def ticket_create(
             actor=actor,
             kind=TicketEvent.Kind.CREATED,
             to_status=TicketStatus.OPEN,
-            data={"priority": priority, "clientId": str(client.pk), "slaDueAt": due.isoformat()},
+            data={
+                "priority": priority,
+                "clientId": str(client.pk),
+                "slaDueAt": due.isoformat(),
+                "firstResponseDueAt": first_due.isoformat(),
+            },
             created_at=now,
         )
         for event in decisions:
@@ -269,7 +289,7 @@ def transition_apply(
     ticket.status = to_status
     ticket.updated_at = now
     ticket.version += 1
-    _timestamps_move(ticket, from_status, to_status, now)
+    clock = _timestamps_move(ticket, from_status, to_status, now)
     transaction.on_commit(
         lambda: metrics.ticket_transitions_total.labels(from_status=from_status, to_status=to_status).inc()
     )
@@ -279,13 +299,14 @@ def transition_apply(
         kind=kind,
         from_status=from_status,
         to_status=to_status,
-        data={"escalationLevel": ticket.escalation_level, **(data or {})},
+        data={"escalationLevel": ticket.escalation_level, **clock, **(data or {})},
         created_at=now,
     )
 
 
-def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: datetime) -> None:
-    """The resolution, the escalation level and the SLA clock after `from_status` → `to_status`."""
+def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: datetime) -> dict:
+    """The resolution, the escalation level and the SLA clock after `from_status` → `to_status`;
+    returns what the event records of a clock paused or resumed."""
     if to_status == TicketStatus.RESOLVED:
         ticket.resolved_at = now
         ticket.resolution_time_min = round((now - ticket.created_at).total_seconds() / 60, 2)
@@ -295,15 +316,93 @@ def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: date
         ticket.resolution_time_min = None
     if to_status == TicketStatus.ESCALATED:
         ticket.escalation_level += 1
+    resumed = _clock_resume(ticket, now) if from_status in CLOCK_PAUSED else {}
+    clock = {"slaClock": "resumed", **resumed} if resumed else {}
+    if to_status in CLOCK_PAUSED:
+        _clock_pause(ticket, now)
+        clock = {"slaClock": "paused", "slaRemainingMinutes": _remaining_at(ticket, now)}
     if to_status in CLOCK_STOPPED:
         # A late resolution is a breach even if no sweep saw it: record it at the due time.
         if ticket.sla_breached_at is None and ticket.sla_due_at is not None and now > ticket.sla_due_at:
             ticket.sla_breached_at = ticket.sla_due_at
         ticket.sla_next_check_at = None
-    elif from_status in CLOCK_STOPPED and ticket.sla_due_at is not None:
-        ticket.sla_next_check_at = sla.next_check_on_reopen(
-            warning=ticket.sla_warning_at, due=ticket.sla_due_at, now=now
-        )
+    elif from_status in CLOCK_STOPPED and not resumed and ticket.sla_due_at is not None:
+        resolution = sla.next_check_on_reopen(warning=ticket.sla_warning_at, due=ticket.sla_due_at, now=now)
+        _next_check_set(ticket, resolution)
+    return clock
+
+
+def _first_response_next(ticket: Ticket) -> datetime | None:
+    return sla.first_response_next(
+        due=ticket.first_response_due_at,
+        warning=ticket.first_response_warning_at,
+        warned_at=ticket.first_response_warned_at,
+        responded_at=ticket.first_responded_at,
+        breached_at=ticket.first_response_breached_at,
+    )
+
+
+def _next_check_set(ticket: Ticket, resolution: datetime | None) -> None:
+    """A running clock's next checks: the resolution target's step, and the earliest pending
+    instant of both targets for the sweep."""
+    if ticket.first_response_due_at is None:
+        ticket.sla_next_check_at = resolution
+        return
+    ticket.sla_resolution_check_at = resolution
+    ticket.sla_next_check_at = sla.earliest(resolution, _first_response_next(ticket))
+
+
+def first_response_meet(ticket: Ticket, *, actor: User | None, now: datetime) -> bool:
+    """Records the first response on a ticket the caller has locked, when `actor` is a person
+    (None is the system: the SLA sweep) and none was recorded yet; the first-response target's
+    pending instant leaves the next check. Returns whether it recorded one; the caller saves
+    `FIRST_RESPONSE_FIELDS`."""
+    if actor is None or ticket.first_responded_at is not None:
+        return False
+    ticket.first_responded_at = now
+    if ticket.first_response_due_at is not None:
+        if ticket.status in CLOCK_PAUSED:
+            ticket.sla_paused_next_check_at = ticket.sla_resolution_check_at
+        elif ticket.clock_running:
+            ticket.sla_next_check_at = ticket.sla_resolution_check_at
+    return True
+
+
+FIRST_RESPONSE_FIELDS = ["first_responded_at", "sla_next_check_at", "sla_paused_next_check_at"]
+
+
+def _remaining_at(ticket: Ticket, now: datetime) -> int | None:
+    return sla.remaining_minutes(due=ticket.sla_due_at, clock_running=True, now=now)
+
+
+def _clock_pause(ticket: Ticket, now: datetime) -> None:
+    """Entering WAITING_CUSTOMER: remembers when, and the next SLA check the ticket had."""
+    ticket.sla_paused_at = now
+    ticket.sla_paused_next_check_at = ticket.sla_next_check_at
+
+
+def _clock_resume(ticket: Ticket, now: datetime) -> dict:
+    """Leaving WAITING_CUSTOMER: the due and warning instants, and the next check the pause
+    held, move later by the paused time (`sla.add_open_time`). Returns what the audit trail
+    records of it (`pausedMinutes`, the new `slaDueAt`); empty when no pause was recorded."""
+    if ticket.sla_paused_at is None:
+        return {}
+    paused = sla.open_time_between(ticket.sla_paused_at, now)
+    moved = ["sla_due_at", "sla_warning_at", "sla_paused_next_check_at", "sla_resolution_check_at"]
+    if ticket.first_responded_at is None:
+        moved += ["first_response_due_at", "first_response_warning_at"]
+    for name in moved:
+        instant = getattr(ticket, name)
+        setattr(ticket, name, None if instant is None else sla.add_open_time(instant, paused))
+    ticket.sla_next_check_at = ticket.sla_paused_next_check_at
+    ticket.sla_paused_at = ticket.sla_paused_next_check_at = None
+    ticket.sla_paused_minutes = round((ticket.sla_paused_minutes or 0) + sla.paused_minutes(paused), 2)
+    due = ticket.sla_due_at
+    return {"pausedMinutes": sla.paused_minutes(paused), "slaDueAt": None if due is None else _iso(due)}
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
 
 
 # --- The agent level rule ------------------------------------------------------------------
@@ -372,6 +471,15 @@ _TRANSITION_FIELDS = [
     "escalation_level",
     "sla_breached_at",
     "sla_next_check_at",
+    "sla_due_at",
+    "sla_warning_at",
+    "sla_paused_at",
+    "sla_paused_next_check_at",
+    "sla_paused_minutes",
+    "sla_resolution_check_at",
+    "first_response_due_at",
+    "first_response_warning_at",
+    "first_responded_at",
     "version",
 ]
 
@@ -407,6 +515,7 @@ def ticket_change_status(
             locked, expected_version=expected_version, expected_status=expected_status, to_status=to_status
         )
         event = transition_apply(locked, to_status, actor=actor, now=now)
+        first_response_meet(locked, actor=actor, now=now)
         unassigned = None
         if locked.agent_id is not None and agent_level_too_low(locked.agent, to_status):
             unassigned = escalation_unassign(locked, locked.agent, actor=actor, now=now)
@@ -473,7 +582,8 @@ def ticket_assign(
         locked.agent = agent
         locked.updated_at = now
         locked.version += 1
-        locked.save(update_fields=["agent", "updated_at", "version"])
+        first_response_meet(locked, actor=actor, now=now)
+        locked.save(update_fields=["agent", "updated_at", "version", *FIRST_RESPONSE_FIELDS])
         # Auto-assignment's tie-break between equally loaded agents (the row is locked above).
         User.objects.filter(pk=agent.pk).update(last_assigned_at=now)
         TicketEvent.objects.create(
@@ -590,8 +700,9 @@ COMMENT_MAX_LENGTH = 4000
 
 def ticket_comment(*, ticket: Ticket, text: str, actor: User | None, now: datetime | None = None) -> TicketEvent:
     """Adds a note to the ticket's audit trail: a `commented` event with `{"text": ...}`; the
-    ticket itself (status, agent, SLA clock, `updated_at`) does not change, so a note never
-    conflicts with a concurrent change. 400 `invalid_comment` (blank, or longer than
+    ticket itself (status, agent, SLA clock, `updated_at`, `version`) does not change, so a note
+    never conflicts with a concurrent change — except that a person's first comment on a ticket
+    not answered yet records its first response (`first_responded_at`). 400 `invalid_comment` (blank, or longer than
     COMMENT_MAX_LENGTH characters), 404 `ticket_not_found` (deleted)."""
     text = (text or "").strip()
     if not text or len(text) > COMMENT_MAX_LENGTH:
@@ -600,15 +711,30 @@ def ticket_comment(*, ticket: Ticket, text: str, actor: User | None, now: dateti
             code=ErrorCode.INVALID_COMMENT,
             details={"text": f"1 to {COMMENT_MAX_LENGTH} characters."},
         )
-    status = Ticket.objects.alive().filter(pk=ticket.pk).values_list("status", flat=True).first()
-    if status is None:
+    now = now or timezone.now()
+    row = Ticket.objects.alive().filter(pk=ticket.pk).values_list("status", "first_responded_at").first()
+    if row is None:
         raise NotFound("The ticket does not exist.", code=ErrorCode.TICKET_NOT_FOUND)
-    return TicketEvent.objects.create(
-        ticket_id=ticket.pk,
-        actor=actor,
-        kind=TicketEvent.Kind.COMMENTED,
-        from_status=status,
-        to_status=status,
-        data={"text": text},
-        created_at=now or timezone.now(),
-    )
+    status, responded = row
+    with transaction.atomic():
+        if actor is not None and responded is None:
+            status = _comment_first_response(ticket.pk, actor=actor, now=now)
+        return TicketEvent.objects.create(
+            ticket_id=ticket.pk,
+            actor=actor,
+            kind=TicketEvent.Kind.COMMENTED,
+            from_status=status,
+            to_status=status,
+            data={"text": text},
+            created_at=now,
+        )
+
+
+def _comment_first_response(ticket_id, *, actor: User, now: datetime) -> str:
+    """A person's comment on a ticket not answered yet is its first response: the one comment
+    that locks the ticket (and so may meet a concurrent change: 409 `concurrent_update` after
+    the lock timeout). Returns the status."""
+    locked = _ticket_lock(ticket_id)
+    if first_response_meet(locked, actor=actor, now=now):
+        locked.save(update_fields=FIRST_RESPONSE_FIELDS)
+    return locked.status

@@ -15,6 +15,10 @@ from tickets.states import ClientType
 MIN_TARGET_HOURS, MAX_TARGET_HOURS = 0.01, 24 * 365
 MIN_ESCALATION_CEILING, MAX_ESCALATION_CEILING = 1, 3
 MIN_WARNING_THRESHOLD, MAX_WARNING_THRESHOLD = 0.0, 1.0
+MIN_FIRST_RESPONSE_MINUTES, MAX_FIRST_RESPONSE_MINUTES = 1, 365 * 24 * 60
+
+# The two SLA targets of a ticket, as notifications and events name them (`data["target"]`).
+TARGET_FIRST_RESPONSE, TARGET_RESOLUTION = "first_response", "resolution"
 
 # The ends of what a datetime can hold. The arithmetic below clamps to them instead of raising
 # OverflowError, whatever a policy row or a `--now` replay holds: past the latest instant is
@@ -29,6 +33,7 @@ class PolicyValues:
     breach_action: str
     escalation_ceiling: int = 3
     warning_threshold: float = 0.8
+    first_response_minutes: int = 240
     # New and newly escalated tickets of the tier go to the least loaded agent (auto_assign.py).
     auto_assign: bool = False
 
@@ -36,7 +41,7 @@ class PolicyValues:
 # The contract's defaults. The data migration installs them as SlaPolicy rows; they are also
 # the fallback when a tier has no row (e.g. a freshly flushed test database).
 DEFAULT_POLICIES: dict[str, PolicyValues] = {
-    ClientType.VIP: PolicyValues(target_hours=2.0, breach_action="ESCALATE"),
+    ClientType.VIP: PolicyValues(target_hours=2.0, breach_action="ESCALATE", first_response_minutes=15),
     ClientType.NORMAL: PolicyValues(target_hours=24.0, breach_action="NOTIFY"),
 }
 
@@ -58,10 +63,56 @@ def due_at(created_at: datetime, target_hours: float) -> datetime:
     return plus_hours(created_at, target_hours)
 
 
+def earliest(*instants: datetime | None) -> datetime | None:
+    """The earliest of the instants given, ignoring None; None when there is none (the next SLA
+    check of a ticket is the earliest pending instant of its targets)."""
+    pending = [instant for instant in instants if instant is not None]
+    return min(pending) if pending else None
+
+
 def warning_at(created_at: datetime, due: datetime, warning_threshold: float) -> datetime:
     """The instant `warning_threshold` of the window has elapsed (0.8 → 80 % of the time used).
     Never later than `due`, so it cannot overflow."""
     return created_at + (due - created_at) * _fraction(warning_threshold)
+
+
+def open_time_between(start: datetime, end: datetime, calendar=None) -> timedelta:
+    """The time the SLA clock runs between `start` and `end` (never negative). Wall-clock while
+    `calendar` is None; a business-hours calendar counts only its open hours."""
+    if calendar is not None:
+        raise NotImplementedError("Business-hours calendars are not implemented yet.")
+    return max(end - start, timedelta(0))
+
+
+def add_open_time(instant: datetime, duration: timedelta, calendar=None) -> datetime:
+    """`instant` moved later by `duration` of running clock, clamped to LATEST. Wall-clock while
+    `calendar` is None."""
+    if calendar is not None:
+        raise NotImplementedError("Business-hours calendars are not implemented yet.")
+    try:
+        return instant + duration
+    except OverflowError:
+        return LATEST
+
+
+def paused_minutes(duration: timedelta) -> float:
+    """A pause as the audit trail records it: minutes, two decimals."""
+    return round(duration.total_seconds() / 60, 2)
+
+
+def first_response_next(
+    *,
+    due: datetime | None,
+    warning: datetime | None,
+    warned_at: datetime | None,
+    responded_at: datetime | None,
+    breached_at: datetime | None,
+) -> datetime | None:
+    """The first-response target's pending instant: its warning until sent, then its due time;
+    None once met, breached, or when the ticket has no such target."""
+    if due is None or responded_at is not None or breached_at is not None:
+        return None
+    return warning if warning is not None and warned_at is None else due
 
 
 def next_check_on_reopen(*, warning: datetime | None, due: datetime, now: datetime) -> datetime:
@@ -71,8 +122,13 @@ def next_check_on_reopen(*, warning: datetime | None, due: datetime, now: dateti
     return warning if warning is not None and now < warning else due
 
 
-def remaining_minutes(*, due: datetime | None, clock_running: bool, now: datetime) -> int | None:
-    """Whole minutes left (floored, so one second overdue is -1); None when the clock is stopped."""
+def remaining_minutes(
+    *, due: datetime | None, clock_running: bool, now: datetime, paused_at: datetime | None = None
+) -> int | None:
+    """Whole minutes left (floored, so one second overdue is -1); frozen at the pause while the
+    clock is paused (`paused_at`, WAITING_CUSTOMER); None when the clock is stopped."""
+    if paused_at is not None:
+        now, clock_running = paused_at, True  # what was left when the clock paused
     if due is None or not clock_running:
         return None
     return math.floor((due - now).total_seconds() / 60)

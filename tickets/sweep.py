@@ -37,7 +37,19 @@ logger = logging.getLogger(__name__)
 WARNING, BREACH, ESCALATION, NONE = "warning", "breach", "escalation", "none"
 ESCALATE, NOTIFY = SlaPolicy.BreachAction.ESCALATE, SlaPolicy.BreachAction.NOTIFY
 # The columns a step may change; the same list for every row of a batch.
-_SWEPT_FIELDS = ["status", "agent", "updated_at", "escalation_level", "sla_breached_at", "sla_next_check_at", "version"]
+_SWEPT_FIELDS = [
+    "status",
+    "agent",
+    "updated_at",
+    "escalation_level",
+    "sla_breached_at",
+    "sla_next_check_at",
+    "version",
+    "sla_resolution_check_at",
+    "first_response_warned_at",
+    "first_response_breached_at",
+]
+FIRST_RESPONSE, RESOLUTION = sla.TARGET_FIRST_RESPONSE, sla.TARGET_RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,36 @@ def sla_step(
     return SlaStep(NONE, None)
 
 
+def first_response_step(
+    *,
+    status: str,
+    deleted: bool,
+    warning: datetime | None,
+    due: datetime | None,
+    warned_at: datetime | None,
+    responded_at: datetime | None,
+    breached_at: datetime | None,
+    now: datetime,
+) -> SlaStep:
+    """The first-response target's step at `now`, and its next pending instant.
+
+    - Clock stopped or paused, no target, already met or already breached: nothing, never again.
+    - Before its warning instant (not sent yet): nothing until then.
+    - Between the warning instant and the due time: warn once (`warned_at` records it); next
+      check at the due time.
+    - At or past the due time: breach (notify; never an escalation, whatever the tier); never
+      again.
+    """
+    if deleted or status in CLOCK_STOPPED or due is None or responded_at is not None or breached_at is not None:
+        return SlaStep(NONE, None)
+    unwarned = warning is not None and warned_at is None
+    if unwarned and now < warning:
+        return SlaStep(NONE, warning)
+    if now < due:
+        return SlaStep(WARNING if unwarned else NONE, due)
+    return SlaStep(BREACH, None)
+
+
 @dataclass
 class SweepResult:
     now: datetime
@@ -95,6 +137,8 @@ class SweepResult:
     breach_notices: int = 0  # tickets whose breach was notified (kind sla_breach)
     escalations: dict[int, int] = field(default_factory=dict)  # level reached → tickets
     auto_assigned: int = 0  # escalated tickets given to an agent by auto-assignment (not in a dry run)
+    first_response_warnings: int = 0
+    first_response_breaches: int = 0
     notifications: int = 0
     batches: int = 0
     duration_s: float = 0.0
@@ -167,28 +211,53 @@ def _message(kind: str, ticket: Ticket, level: int) -> str:
     return f"SLA escalation to level {level}: ticket {name} was due at {due} and is still not resolved."
 
 
-def _steps(tickets: list[Ticket], context: _SweepContext) -> list[tuple[Ticket, sla.PolicyValues, SlaStep]]:
+def _resolution_step(ticket: Ticket, policy: sla.PolicyValues, now: datetime) -> SlaStep:
+    """`sla_step` when the resolution target's own check is due; else nothing until it."""
+    check = ticket.resolution_check_at
+    if check is None or check > now:
+        return SlaStep(NONE, check)
+    return sla_step(
+        status=ticket.status,
+        deleted=ticket.deleted_at is not None,
+        warning=ticket.sla_warning_at,
+        due=ticket.sla_due_at,
+        breached_at=ticket.sla_breached_at,
+        escalation_level=ticket.escalation_level,
+        policy=policy,
+        now=now,
+    )
+
+
+def _first_response_step(ticket: Ticket, now: datetime) -> SlaStep:
+    return first_response_step(
+        status=ticket.status,
+        deleted=ticket.deleted_at is not None,
+        warning=ticket.first_response_warning_at,
+        due=ticket.first_response_due_at,
+        warned_at=ticket.first_response_warned_at,
+        responded_at=ticket.first_responded_at,
+        breached_at=ticket.first_response_breached_at,
+        now=now,
+    )
+
+
+def _steps(tickets: list[Ticket], context: _SweepContext) -> list[tuple[Ticket, sla.PolicyValues, SlaStep, SlaStep]]:
+    """Each ticket's step per target: (ticket, policy, resolution step, first-response step)."""
     steps = []
     for ticket in tickets:
         policy = context.policy(ticket.client_type)
-        step = sla_step(
-            status=ticket.status,
-            deleted=ticket.deleted_at is not None,
-            warning=ticket.sla_warning_at,
-            due=ticket.sla_due_at,
-            breached_at=ticket.sla_breached_at,
-            escalation_level=ticket.escalation_level,
-            policy=policy,
-            now=context.now,
+        steps.append(
+            (ticket, policy, _resolution_step(ticket, policy, context.now), _first_response_step(ticket, context.now))
         )
-        steps.append((ticket, policy, step))
     return steps
 
 
 def _agents_of(steps) -> dict:
     """The assigned agents of the tickets to warn (the recipients) and to escalate (the level
     rule), in one query."""
-    agent_ids = {t.agent_id for t, _, s in steps if s.action in (WARNING, ESCALATION) and t.agent_id}
+    agent_ids = {
+        t.agent_id for t, _, s, f in steps if (s.action in (WARNING, ESCALATION) or f.action == WARNING) and t.agent_id
+    }
     if not agent_ids:
         return {}
     return {user.pk: user for user in User.objects.filter(pk__in=agent_ids).only("id", "email", "level", "is_active")}
@@ -229,15 +298,19 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
     plan = _BatchPlan()
     steps = _steps(tickets, context)
     agents = _agents_of(steps)
-    for ticket, policy, step in steps:
+    for ticket, policy, step, first in steps:
         result.touched += 1
-        ticket.sla_next_check_at = step.next_check_at
+        if ticket.first_response_due_at is not None:
+            ticket.sla_resolution_check_at = step.next_check_at
+        ticket.sla_next_check_at = sla.earliest(step.next_check_at, first.next_check_at)
+        agent = agents.get(ticket.agent_id)
+        if first.action != NONE:
+            _first_response_plan(ticket, first, agent, context, plan, result)
         if step.action == NONE:
             continue
-        data = {"slaDueAt": _iso(ticket.sla_due_at), "clientType": ticket.client_type}
+        data = {"slaDueAt": _iso(ticket.sla_due_at), "clientType": ticket.client_type, "target": RESOLUTION}
         if step.action in (BREACH, ESCALATION) and ticket.sla_breached_at is None:
             _breach_record(ticket, policy, plan, result, data)
-        agent = agents.get(ticket.agent_id)
         event, kind, recipients = _step_event(ticket, step, agent, context, plan, result, data)
         plan.events.append(event)
         plan.notifications += notifications_build(
@@ -254,6 +327,44 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
             plan.notifications.append(notification)
     result.notifications += len(plan.notifications)
     return plan
+
+
+def _first_response_plan(ticket: Ticket, step: SlaStep, agent, context, plan: _BatchPlan, result: SweepResult):
+    """The first-response target's warning (to the assigned agent, else the supervisors) or
+    breach (to the supervisors; recorded at the due time), applied in memory like `_step_event`."""
+    now = context.now
+    data = {
+        "target": FIRST_RESPONSE,
+        "firstResponseDueAt": _iso(ticket.first_response_due_at),
+        "clientType": ticket.client_type,
+    }
+    if step.action == WARNING:
+        ticket.first_response_warned_at = now
+        result.first_response_warnings += 1
+        kind, recipients = Notification.Kind.SLA_WARNING, [agent] if agent is not None and agent.is_active else None
+        recipients = recipients or context.supervisors()
+    else:
+        ticket.first_response_breached_at = ticket.first_response_due_at
+        result.first_response_breaches += 1
+        plan.breaches[(ticket.client_type, FIRST_RESPONSE.upper())] += 1
+        kind, recipients = Notification.Kind.SLA_BREACH, context.supervisors()
+    plan.events.append(_event(ticket, kind=kind, now=now, data=data))
+    plan.notifications += notifications_build(
+        ticket=ticket,
+        kind=kind,
+        recipients=recipients,
+        message=_first_response_message(kind, ticket),
+        data={**data, "escalationLevel": ticket.escalation_level, "status": ticket.status},
+        now=now,
+    )
+
+
+def _first_response_message(kind: str, ticket: Ticket) -> str:
+    due = ticket.first_response_due_at.strftime("%Y-%m-%d %H:%M UTC")
+    name = f"«{ticket.title}» ({ticket.client_type})"
+    if kind == Notification.Kind.SLA_WARNING:
+        return f"First-response warning: ticket {name} needs a first response by {due}."
+    return f"First response breached: ticket {name} had no response by {due}."
 
 
 def _event(ticket: Ticket, *, kind: str, now: datetime, data: dict) -> TicketEvent:
@@ -301,11 +412,15 @@ def _tickets_update(tickets: list[Ticket]) -> None:
             UPDATE tickets_ticket AS t
                SET status = v.status, agent_id = v.agent_id, updated_at = v.updated_at,
                    escalation_level = v.escalation_level, sla_breached_at = v.sla_breached_at,
-                   sla_next_check_at = v.sla_next_check_at, version = v.version
+                   sla_next_check_at = v.sla_next_check_at, version = v.version,
+                   sla_resolution_check_at = v.sla_resolution_check_at,
+                   first_response_warned_at = v.first_response_warned_at,
+                   first_response_breached_at = v.first_response_breached_at
               FROM unnest(%s::uuid[], %s::varchar[], %s::uuid[], %s::timestamptz[], %s::smallint[],
-                          %s::timestamptz[], %s::timestamptz[], %s::integer[])
+                          %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::timestamptz[],
+                          %s::timestamptz[], %s::timestamptz[])
                    AS v(id, status, agent_id, updated_at, escalation_level, sla_breached_at, sla_next_check_at,
-                        version)
+                        version, sla_resolution_check_at, first_response_warned_at, first_response_breached_at)
              WHERE t.id = v.id
             """,
             [
@@ -317,6 +432,9 @@ def _tickets_update(tickets: list[Ticket]) -> None:
                 _array(t.sla_breached_at for t in tickets),
                 _array(t.sla_next_check_at for t in tickets),
                 _array(t.version for t in tickets),
+                _array(t.sla_resolution_check_at for t in tickets),
+                _array(t.first_response_warned_at for t in tickets),
+                _array(t.first_response_breached_at for t in tickets),
             ],
         )
 

@@ -87,7 +87,11 @@ def test_a_ticket_is_triaged_on_its_page(browser, back_office):
 
     _click_and_load(browser, browser.find_element(_by().CSS_SELECTOR, "button[value=IN_PROGRESS]"))
     assert _messages(browser) == ["Moved to In progress."]
-    assert [node.text for node in _css(browser, ".triage-transitions button")] == ["→ Resolved", "→ Escalated"]
+    assert [node.text for node in _css(browser, ".triage-transitions button")] == [
+        "→ Resolved",
+        "→ Escalated",
+        "→ Waiting on customer",
+    ]
 
     from selenium.webdriver.support.ui import Select
 

@@ -151,7 +151,7 @@ def test_a_chunk_that_keeps_failing_goes_to_the_dlq_and_a_replay_corrects_the_co
     # row 4 stored, row 5 rejected for its real reason
     assert counters(job) == ("completed_with_errors", 4, 3, 1)
     assert list(job.row_errors.values_list("row_no", "column", "message")) == [
-        (5, "estado", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED.")
+        (5, "estado", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED, WAITING_CUSTOMER.")
     ]
     assert mongo_db[COLLECTION].count_documents({}) == 3
     chunk = ImportChunk.objects.get(job=job, chunk_no=1)

@@ -50,11 +50,11 @@ def test_bad_rows_of_every_kind_are_counted_and_explained(admin_client, post_wor
         (8, "agente_id", "agent-7", "Must be a UUID."),
         (9, "nivel_escalamiento", "-1", "Must be an integer ≥ 0."),
         (10, "nivel_escalamiento", "1.5", "Must be an integer ≥ 0."),
-        (11, "estado", "PENDING", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED."),
+        (11, "estado", "PENDING", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED, WAITING_CUSTOMER."),
         (12, "ticket_id", TICKET, "Duplicate ticket_id: row 2 has it already."),
         (13, "estado", "", "Required."),
         (14, "tipo_cliente", "GOLD", "Must be one of VIP, NORMAL."),
-        (14, "estado", "PENDING", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED."),
+        (14, "estado", "PENDING", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED, WAITING_CUSTOMER."),
     ]
     assert mongo_db[COLLECTION].count_documents({}) == 3
     iso_row = mongo_db[COLLECTION].find_one({"_id": "00000000-0000-0000-0000-00000000000e"})
@@ -169,6 +169,9 @@ FAST_PATH_CASES = {
     "missing client": wire(client_id=None),
     "short row": wire()[:7],
     "long row": [*wire(), "extra"],
+    "waiting": wire(estado="WAITING_CUSTOMER", fecha_resolucion=None),
+    "waiting resolved": wire(estado="WAITING_CUSTOMER"),
+    "waiting spaced": wire(estado="waiting customer", fecha_resolucion=None),
 }
 
 
@@ -191,4 +194,36 @@ def test_the_fast_path_takes_the_usual_spellings():
 
     taken = [name for name, row in FAST_PATH_CASES.items() if valid_row_values(row) is not None]
 
-    assert taken == ["clean", "no resolution, no agent", "offset date", "z date", "date only", "level float"]
+    assert taken == [
+        "clean",
+        "no resolution, no agent",
+        "offset date",
+        "z date",
+        "date only",
+        "level float",
+        "waiting",
+    ]
+
+
+def test_a_waiting_customer_row_without_a_resolution_is_accepted():
+    valid, errors = validate_row(wire(estado="waiting_customer", fecha_resolucion=None))
+
+    assert errors == []
+    assert (valid.status, valid.resolved_at) == ("WAITING_CUSTOMER", None)
+
+
+def test_a_waiting_customer_row_with_a_resolution_is_refused():
+    """The transition table reaches WAITING_CUSTOMER only from unresolved work and leaves it
+    by resolving: a historical row cannot be both waiting and resolved."""
+    row = wire(estado="WAITING_CUSTOMER", fecha_resolucion="2025-01-02T00:00:00")
+
+    valid, errors = validate_row(row)
+
+    assert valid is None
+    assert errors == [
+        (
+            "fecha_resolucion",
+            "2025-01-02T00:00:00",
+            "A WAITING_CUSTOMER ticket is not resolved: leave fecha_resolucion empty.",
+        )
+    ]

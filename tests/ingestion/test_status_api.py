@@ -54,7 +54,7 @@ def test_status_shape_with_the_first_20_errors(admin_client, job_with_errors):
     assert body["errors"][1] == {
         "row": 3,
         "column": "estado",
-        "message": "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED.",
+        "message": "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED, WAITING_CUSTOMER.",
     }
 
 
@@ -97,7 +97,12 @@ def test_errors_as_csv_list_every_rejected_row(admin_client, job_with_errors):
     assert len(lines) == 1 + 26
     # a value that would be a formula in a spreadsheet is neutralised
     assert lines[1] == ["2", "tipo_cliente", "'+cmd|' /C calc'!A0", "Must be one of VIP, NORMAL."]
-    assert lines[2] == ["3", "estado", "NOPE", "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED."]
+    assert lines[2] == [
+        "3",
+        "estado",
+        "NOPE",
+        "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED, WAITING_CUSTOMER.",
+    ]
 
 
 def test_errors_as_xlsx(admin_client, job_with_errors):
@@ -136,7 +141,11 @@ def test_file_list_is_paginated_newest_first(admin_client, post_workbook, django
     assert (body["total"], body["page"], body["pageSize"]) == (2, 1, 1)
     assert [job["processId"] for job in body["data"]] == [second]
     assert body["data"][0]["errors"] == [
-        {"row": 2, "column": "estado", "message": "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED."}
+        {
+            "row": 2,
+            "column": "estado",
+            "message": "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED, WAITING_CUSTOMER.",
+        }
     ]
     assert admin_client.get("/api/files?page=2&pageSize=1").json()["data"][0]["processId"] == first
     assert admin_client.get("/api/files?pageSize=0").status_code == 400

@@ -107,7 +107,11 @@ def test_blank_rows_are_skipped_and_row_numbers_stay_excels(admin_client, post_w
     status = admin_client.get(body["statusUrl"]).json()
     assert (status["total"], status["processed"], status["failed"]) == (2, 1, 1)
     assert status["errors"] == [
-        {"row": 4, "column": "estado", "message": "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED."}
+        {
+            "row": 4,
+            "column": "estado",
+            "message": "Must be one of OPEN, IN_PROGRESS, RESOLVED, CLOSED, ESCALATED, WAITING_CUSTOMER.",
+        }
     ]
 
 

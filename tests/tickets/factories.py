@@ -63,3 +63,12 @@ def auto_assign_on(client_type: str) -> SlaPolicy:
         },
     )
     return policy
+
+
+def without_first_response(ticket: Ticket) -> Ticket:
+    """The ticket as if created before the first-response target existed (no target, the
+    resolution's step alone in `sla_next_check_at`): for tests of the resolution target only."""
+    Ticket.objects.filter(pk=ticket.pk).update(
+        first_response_due_at=None, first_response_warning_at=None, sla_next_check_at=ticket.sla_resolution_check_at
+    )
+    return Ticket.objects.get(pk=ticket.pk)

@@ -272,11 +272,18 @@ def test_supervisor_edits_sla_policy_and_clients(back_office):
 
     response = back_office.post(
         f"/admin/tickets/slapolicy/{policy.pk}/change/",
-        {"target_hours": "4", "breach_action": "NOTIFY", "escalation_ceiling": "3", "warning_threshold": "0.75"},
+        {
+            "target_hours": "4",
+            "breach_action": "NOTIFY",
+            "escalation_ceiling": "3",
+            "warning_threshold": "0.75",
+            "first_response_minutes": "30",
+        },
     )
     assert response.status_code == 302
     policy.refresh_from_db()
     assert (policy.target_hours, policy.breach_action, policy.warning_threshold) == (4.0, "NOTIFY", 0.75)
+    assert policy.first_response_minutes == 30
     assert back_office.get("/admin/tickets/slapolicy/add/").status_code == 403
 
     added = back_office.post(

@@ -32,10 +32,11 @@ def _messages(response) -> list[tuple[str, str]]:
     ("status", "buttons"),
     [
         ("OPEN", ["IN_PROGRESS", "ESCALATED"]),
-        ("IN_PROGRESS", ["RESOLVED", "ESCALATED"]),
-        ("ESCALATED", ["IN_PROGRESS"]),
+        ("IN_PROGRESS", ["RESOLVED", "ESCALATED", "WAITING_CUSTOMER"]),
+        ("ESCALATED", ["IN_PROGRESS", "WAITING_CUSTOMER"]),
         ("RESOLVED", ["CLOSED", "IN_PROGRESS"]),
         ("CLOSED", []),
+        ("WAITING_CUSTOMER", ["IN_PROGRESS", "RESOLVED"]),
     ],
 )
 def test_the_panel_offers_the_transitions_of_the_table(back_office, status, buttons):
@@ -46,7 +47,7 @@ def test_the_panel_offers_the_transitions_of_the_table(back_office, status, butt
     assert response.status_code == 200
     assert [value for value, _ in response.context["triage"]["transitions"]] == buttons
     html = response.content.decode()
-    for value in ["IN_PROGRESS", "ESCALATED", "RESOLVED", "CLOSED"]:
+    for value in ["IN_PROGRESS", "ESCALATED", "RESOLVED", "CLOSED", "WAITING_CUSTOMER"]:
         assert (f'name="to_status" value="{value}"' in html) == (value in buttons)
 
 

@@ -19,7 +19,7 @@ from accounts.models import User
 from accounts.services import supervisors_group_sync, user_update
 from tests.conftest import client_for
 from tests.tickets.conftest import T0
-from tests.tickets.factories import ClientFactory, TicketFactory
+from tests.tickets.factories import ClientFactory, TicketFactory, without_first_response
 from tests.tickets.test_ticket_concurrency import _in_thread, _wait_until_blocked
 from tickets import services
 from tickets.models import Notification, Ticket, TicketEvent
@@ -117,8 +117,10 @@ def test_the_admin_escalate_action_unassigns_too(desk):
 def test_the_sla_sweep_unassigns_a_level_one_agent_in_bulk(desk):
     low = [
         services.ticket_assign(
-            ticket=services.ticket_create(
-                title=f"VIP {n}", description="Down.", client=ClientFactory(type="VIP"), actor=None, now=T0
+            ticket=without_first_response(
+                services.ticket_create(
+                    title=f"VIP {n}", description="Down.", client=ClientFactory(type="VIP"), actor=None, now=T0
+                )
             ),
             agent_id=desk.agent1.pk,
             actor=None,
@@ -127,8 +129,10 @@ def test_the_sla_sweep_unassigns_a_level_one_agent_in_bulk(desk):
         for n in range(3)
     ]
     senior = services.ticket_assign(
-        ticket=services.ticket_create(
-            title="VIP senior", description="Down.", client=ClientFactory(type="VIP"), actor=None, now=T0
+        ticket=without_first_response(
+            services.ticket_create(
+                title="VIP senior", description="Down.", client=ClientFactory(type="VIP"), actor=None, now=T0
+            )
         ),
         agent_id=desk.agent2.pk,
         actor=None,

@@ -295,7 +295,13 @@ def test_supervisors_turn_a_tier_on_in_the_sla_policy_admin(back_office):
     policy = auto_assign_on(ClientType.NORMAL)
     policy.auto_assign = False
     policy.save()
-    form = {"target_hours": "24", "breach_action": "NOTIFY", "escalation_ceiling": "3", "warning_threshold": "0.8"}
+    form = {
+        "target_hours": "24",
+        "breach_action": "NOTIFY",
+        "escalation_ceiling": "3",
+        "warning_threshold": "0.8",
+        "first_response_minutes": "240",
+    }
 
     response = back_office.post(f"/admin/tickets/slapolicy/{policy.pk}/change/", {**form, "auto_assign": "on"})
 

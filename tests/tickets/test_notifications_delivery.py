@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from tests.tickets.conftest import T0
-from tests.tickets.factories import ClientFactory
+from tests.tickets.factories import ClientFactory, without_first_response
 from tickets import notifications, services
 from tickets.models import Notification
 from tickets.states import ClientType
@@ -26,7 +26,9 @@ WEBHOOK = "https://hooks.example.test/sla"
 @pytest.fixture
 def vip_ticket(desk):
     client = ClientFactory(type=ClientType.VIP)
-    return services.ticket_create(title="Core switch down", description="Down.", client=client, actor=None, now=T0)
+    return without_first_response(
+        services.ticket_create(title="Core switch down", description="Down.", client=client, actor=None, now=T0)
+    )
 
 
 def _sweep_and_commit(capture, now=DUE):
@@ -85,6 +87,7 @@ def test_the_webhook_gets_one_post_per_event(vip_ticket, settings, django_captur
         "clientType": "VIP",
         "escalationLevel": 1,
         "slaDueAt": "2026-03-02T11:00:00Z",
+        "target": "resolution",
         "createdAt": "2026-03-02T11:00:00Z",
     }
     statuses = sorted(Notification.objects.values_list("webhook_status", flat=True))

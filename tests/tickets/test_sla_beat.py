@@ -12,7 +12,7 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery import app
-from tests.tickets.factories import ClientFactory
+from tests.tickets.factories import ClientFactory, without_first_response
 from tickets import services
 from tickets.models import Notification, Ticket
 from tickets.states import ClientType, TicketStatus
@@ -51,6 +51,7 @@ def test_the_scheduled_sweep_escalates_a_breached_vip_ticket(sla_worker, desk):
         actor=None,
         now=created,
     )
+    ticket = without_first_response(ticket)  # the escalation alone
     call_command("setup_periodic_tasks", stdout=None)
     # Only the SLA sweep, and due now (its last run a minute and more ago).
     PeriodicTask.objects.exclude(name="sla-sweep").update(enabled=False)

@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from tests.tickets.conftest import T0
-from tests.tickets.factories import ClientFactory
+from tests.tickets.factories import ClientFactory, without_first_response
 from tickets import services
 from tickets.models import Notification, Ticket
 from tickets.states import ClientType, TicketStatus
@@ -23,10 +23,21 @@ DUE = T0 + timedelta(hours=2)
 def due_tickets(desk):
     vip = ClientFactory(type=ClientType.VIP)
     normal = ClientFactory(type=ClientType.NORMAL)
-    for n in range(2):
-        services.ticket_create(title=f"VIP {n}", description="Down.", client=vip, actor=None, now=T0)
-    services.ticket_create(title="Old", description="Slow.", client=normal, actor=None, now=T0 - timedelta(hours=23))
-    services.ticket_create(title="Young", description="Slow.", client=normal, actor=None, now=T0 - timedelta(hours=20))
+    made = [
+        services.ticket_create(title=f"VIP {n}", description="Down.", client=vip, actor=None, now=T0) for n in range(2)
+    ]
+    made.append(
+        services.ticket_create(
+            title="Old", description="Slow.", client=normal, actor=None, now=T0 - timedelta(hours=23)
+        )
+    )
+    made.append(
+        services.ticket_create(
+            title="Young", description="Slow.", client=normal, actor=None, now=T0 - timedelta(hours=20)
+        )
+    )
+    for ticket in made:
+        without_first_response(ticket)
 
 
 def _sweep(*args) -> str:

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from tests.tickets.conftest import T0
-from tests.tickets.factories import ClientFactory
+from tests.tickets.factories import ClientFactory, without_first_response
 from tickets import services
 from tickets.models import Notification, Ticket, TicketEvent
 from tickets.states import ClientType
@@ -22,7 +22,9 @@ DUE = T0 + timedelta(hours=2)
 def test_two_concurrent_sweeps_never_escalate_or_notify_twice(desk):
     client = ClientFactory(type=ClientType.VIP)
     tickets = [
-        services.ticket_create(title=f"VIP {n}", description="Down.", client=client, actor=None, now=T0)
+        without_first_response(
+            services.ticket_create(title=f"VIP {n}", description="Down.", client=client, actor=None, now=T0)
+        )
         for n in range(60)
     ]
     start = threading.Barrier(2)
@@ -56,8 +58,12 @@ def test_two_concurrent_sweeps_never_escalate_or_notify_twice(desk):
 
 def test_a_sweep_skips_a_ticket_locked_by_a_concurrent_change(desk):
     client = ClientFactory(type=ClientType.VIP)
-    held = services.ticket_create(title="Held", description="Locked.", client=client, actor=None, now=T0)
-    free = services.ticket_create(title="Free", description="Not locked.", client=client, actor=None, now=T0)
+    held = without_first_response(
+        services.ticket_create(title="Held", description="Locked.", client=client, actor=None, now=T0)
+    )
+    free = without_first_response(
+        services.ticket_create(title="Free", description="Not locked.", client=client, actor=None, now=T0)
+    )
     locked, release = threading.Event(), threading.Event()
 
     def hold():

@@ -21,7 +21,13 @@ from tickets.sweep import ESCALATION, sla_step, sla_sweep
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-VALID = {"target_hours": "24", "breach_action": "NOTIFY", "escalation_ceiling": "3", "warning_threshold": "0.8"}
+VALID = {
+    "target_hours": "24",
+    "breach_action": "NOTIFY",
+    "escalation_ceiling": "3",
+    "warning_threshold": "0.8",
+    "first_response_minutes": "240",
+}
 OUT_OF_BOUNDS = [
     ("target_hours", "100000000"),
     ("target_hours", "8760.5"),
@@ -35,6 +41,10 @@ OUT_OF_BOUNDS = [
     ("escalation_ceiling", "0"),
     ("escalation_ceiling", "4"),
     ("escalation_ceiling", "40000"),
+    ("first_response_minutes", "0"),
+    ("first_response_minutes", "525601"),
+    ("first_response_minutes", "-5"),
+    ("first_response_minutes", "1.5"),
 ]
 
 
@@ -63,12 +73,19 @@ def test_the_admin_saves_the_bounds_themselves(back_office):
 
     response = back_office.post(
         f"/admin/tickets/slapolicy/{policy.pk}/change/",
-        {**VALID, "target_hours": "8760", "warning_threshold": "1", "escalation_ceiling": "1"},
+        {
+            **VALID,
+            "target_hours": "8760",
+            "warning_threshold": "1",
+            "escalation_ceiling": "1",
+            "first_response_minutes": "525600",
+        },
     )
 
     assert response.status_code == 302
     policy.refresh_from_db()
     assert (policy.target_hours, policy.warning_threshold, policy.escalation_ceiling) == (8760.0, 1.0, 1)
+    assert policy.first_response_minutes == 525600
 
 
 # --- the service -------------------------------------------------------------------------
@@ -83,6 +100,8 @@ def test_the_admin_saves_the_bounds_themselves(back_office):
         ("warning_threshold", math.nan),
         ("escalation_ceiling", 0),
         ("escalation_ceiling", 4),
+        ("first_response_minutes", 0),
+        ("first_response_minutes", 525601),
     ],
 )
 def test_the_service_refuses_a_value_out_of_bounds(field, value):
@@ -117,6 +136,8 @@ def test_the_service_saves_a_valid_change():
         ("warning_threshold", "'NaN'"),
         ("escalation_ceiling", "0"),
         ("escalation_ceiling", "32767"),
+        ("first_response_minutes", "0"),
+        ("first_response_minutes", "525601"),
     ],
 )
 def test_a_raw_update_out_of_bounds_is_refused_by_the_database(column, value):
@@ -211,3 +232,9 @@ def test_a_vip_ticket_swept_at_the_end_of_time_is_escalated_with_no_next_check_o
 
     assert result.escalations == {1: 1}
     assert Ticket.objects.get(pk=ticket.pk).sla_next_check_at == sla.LATEST
+
+
+def test_the_first_response_defaults_are_installed():
+    minutes = dict(SlaPolicy.objects.values_list("client_type", "first_response_minutes"))
+
+    assert minutes == {"VIP": 15, "NORMAL": 240}

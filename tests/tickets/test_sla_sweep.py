@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from reports.models import TicketLogProjection
 from tests.tickets.conftest import T0
-from tests.tickets.factories import ClientFactory
+from tests.tickets.factories import ClientFactory, without_first_response
 from tickets import services, sla
 from tickets.models import Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.states import ClientType, TicketStatus
@@ -28,6 +28,7 @@ def _ticket(tier=ClientType.VIP, *, created=T0, agent=None, actor=None):
     ticket = services.ticket_create(
         title=f"{tier} printer on fire", description="Smoke.", client=ClientFactory(type=tier), actor=actor, now=created
     )
+    ticket = without_first_response(ticket)  # the resolution target alone (test_first_response.py: both)
     if agent is not None:
         ticket = services.ticket_assign(ticket=ticket, agent_id=agent.pk, actor=None, now=created)
     return Ticket.objects.get(pk=ticket.pk)
@@ -156,6 +157,7 @@ def test_a_vip_breach_escalates_and_notifies_senior_agents_and_supervisors(desk)
         "escalationLevel": 1,
         "slaDueAt": "2026-03-02T11:00:00Z",
         "clientType": "VIP",
+        "target": "resolution",
         "firstBreach": True,
         "reason": "sla",
     }

@@ -42,6 +42,16 @@ def _every_state(agent):
         TicketFactory(created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), title='Quote " back\\slash \u2028 ñ'),
         TicketFactory(sla_due_at=datetime.max.replace(tzinfo=UTC), description="line\nbreak\ttab \x01 end"),
         TicketFactory(sla_due_at=None, sla_next_check_at=None, priority=1),
+        # a first-response target, met
+        TicketFactory(
+            first_response_due_at=now + timedelta(minutes=15),
+            first_response_warning_at=now + timedelta(minutes=12),
+            first_responded_at=now - timedelta(seconds=1),
+        ),
+        # paused: the remaining minutes frozen at the pause
+        TicketFactory(
+            status=TicketStatus.WAITING_CUSTOMER, sla_paused_at=now - timedelta(minutes=5), sla_next_check_at=None
+        ),
     ]
     return made
 
@@ -55,7 +65,7 @@ def test_rows_render_byte_for_byte_as_the_serializer(agent):
     expected = JSONRenderer().render(TicketOutput(tickets, many=True, context={"now": now}).data)
     actual = JSONRenderer().render(TICKET_ROWS.data(rows, {"now": now}))
 
-    assert len(tickets) == 11
+    assert len(tickets) == 14
     assert actual == expected
 
 
@@ -71,7 +81,7 @@ def test_the_api_list_is_the_serializer_output(agent):
     for item in body["data"]:
         item.pop("slaRemainingMinutes")
     assert body["data"] == [dict(item) for item in expected]
-    assert (body["total"], body["page"], body["pageSize"]) == (11, 1, 100)
+    assert (body["total"], body["page"], body["pageSize"]) == (14, 1, 100)
     assert TOTAL_ESTIMATED_HEADER not in response
 
 
@@ -119,4 +129,4 @@ def test_breached_branches_are_the_breached_filter(agent):
     # stamped: the late resolution, the escalated VIP; not yet swept: the VIP 3 h old, the
     # January ticket, the 3-day-old one
     assert len(union) == len(set(union)) == 5
-    assert len(tickets) == 11
+    assert len(tickets) == 14

@@ -89,7 +89,7 @@ def test_a_stale_change_that_the_table_forbids_anyway_is_409_invalid_transition(
     assert response.json()["details"] == {
         "from": "IN_PROGRESS",
         "to": "IN_PROGRESS",
-        "allowed": ["RESOLVED", "ESCALATED"],
+        "allowed": ["RESOLVED", "ESCALATED", "WAITING_CUSTOMER"],
         "status": "IN_PROGRESS",
         "version": 2,
     }

@@ -27,6 +27,10 @@ def test_transition_table_matches_the_contract():
         ("ESCALATED", "IN_PROGRESS"),
         ("RESOLVED", "CLOSED"),
         ("RESOLVED", "IN_PROGRESS"),
+        ("IN_PROGRESS", "WAITING_CUSTOMER"),
+        ("ESCALATED", "WAITING_CUSTOMER"),
+        ("WAITING_CUSTOMER", "IN_PROGRESS"),
+        ("WAITING_CUSTOMER", "RESOLVED"),
     } == LEGAL
 
 
@@ -69,7 +73,13 @@ def test_create_starts_the_sla_clock_from_the_tier_policy(supervisor):
 
     assert ticket.status == "OPEN" and ticket.priority == 3 and ticket.escalation_level == 0
     assert ticket.sla_due_at == T0 + timedelta(hours=2)
-    assert ticket.sla_next_check_at == T0 + timedelta(minutes=96)
+    assert ticket.sla_resolution_check_at == T0 + timedelta(minutes=96)
+    # the first response (VIP 15 min) is due first: warned at 80 %, 12 min
+    assert (ticket.first_response_due_at, ticket.first_response_warning_at) == (
+        T0 + timedelta(minutes=15),
+        T0 + timedelta(minutes=12),
+    )
+    assert ticket.sla_next_check_at == T0 + timedelta(minutes=12)
     event = TicketEvent.objects.get(ticket=ticket)
     assert (event.kind, event.to_status, event.actor) == ("created", "OPEN", supervisor)
 
@@ -80,7 +90,7 @@ def test_create_follows_an_edited_policy(supervisor):
     ticket = services.ticket_create(title="Slow", description="Slow PC", client=ClientFactory(), actor=None, now=T0)
 
     assert ticket.sla_due_at == T0 + timedelta(hours=8)
-    assert ticket.sla_next_check_at == T0 + timedelta(hours=4)
+    assert ticket.sla_resolution_check_at == T0 + timedelta(hours=4)
 
 
 def test_resolve_sets_timestamp_and_minutes_and_stops_the_clock(supervisor):

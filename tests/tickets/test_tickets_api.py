@@ -49,6 +49,8 @@ def test_create_returns_the_full_ticket(agent):
         "slaDueAt": _iso(T0 + timedelta(hours=2)),
         "slaBreached": False,
         "slaRemainingMinutes": 120,
+        "firstResponseDueAt": _iso(T0 + timedelta(minutes=15)),
+        "firstRespondedAt": None,
         "version": 1,
     }
     assert response["ETag"] == '"1"'

@@ -4,7 +4,15 @@ from tickets.models import SlaPolicy
 from tickets.services import POLICY_FIELDS, sla_policy_update
 from tickets.states import ClientType
 
-COLUMNS = ["client_type", "target_hours", "breach_action", "escalation_ceiling", "warning_threshold", "auto_assign"]
+COLUMNS = [
+    "client_type",
+    "target_hours",
+    "breach_action",
+    "escalation_ceiling",
+    "warning_threshold",
+    "first_response_minutes",
+    "auto_assign",
+]
 
 
 @admin.register(SlaPolicy)

@@ -31,6 +31,8 @@ STATUS_AND_SLA = [
     "sla_due_at",
     "sla_breached_at",
     "sla_next_check_at",
+    "sla_paused_at",
+    "sla_paused_minutes",
     "resolved_at",
     "resolution_time_min",
 ]

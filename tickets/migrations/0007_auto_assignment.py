@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                 condition=models.Q(
                     ("deleted_at__isnull", True),
                     ("agent__isnull", False),
-                    ("status__in", ("OPEN", "IN_PROGRESS", "ESCALATED")),
+                    ("status__in", ("OPEN", "IN_PROGRESS", "ESCALATED", "WAITING_CUSTOMER")),
                 ),
                 fields=["agent", "created_at"],
                 name="ticket_agent_open_idx",

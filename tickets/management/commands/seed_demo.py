@@ -35,6 +35,14 @@ TICKETS = [
     ("Mailbox over quota", 3, 4, [TicketStatus.IN_PROGRESS], "agent1@techsupport.pro", 5),
     ("ERP login loop", 1, 2, [TicketStatus.IN_PROGRESS], "agent2@techsupport.pro", 1.5),
     ("Database failover test", 0, 1, [TicketStatus.ESCALATED], "agent3@techsupport.pro", 3),
+    (
+        "Shared drive access: which folders?",
+        2,
+        3,
+        [TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CUSTOMER],
+        "agent1@techsupport.pro",
+        6,
+    ),
     ("Laptop battery swollen", 2, 2, [TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED], "agent1@techsupport.pro", 20),
     (
         "Password reset for new hire",
