@@ -126,13 +126,13 @@ def weekly_parse(data) -> tuple[tuple[Interval, ...], ...]:
     return tuple(weekly)
 
 
-def _hhmm(minutes: int) -> str:
+def hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def day_text(intervals) -> str:
     """Intervals as the admin shows them: "09:00-13:00, 14:00-18:00"."""
-    return ", ".join(f"{_hhmm(s)}-{_hhmm(e)}" for s, e in intervals)
+    return ", ".join(f"{hhmm(s)}-{hhmm(e)}" for s, e in intervals)
 
 
 def day_text_parse(text: str) -> list[list[str]]:

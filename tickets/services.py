@@ -25,7 +25,7 @@ from accounts.roles import Role
 from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
 from tickets import metrics, sla
-from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
+from tickets.models import BusinessCalendar, Client, Holiday, Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.notifications import notifications_build, notifications_publish_on_commit
 from tickets.signals import tickets_changed
 from tickets.states import CLOCK_STOPPED, TRANSITIONS, TicketStatus, allowed_targets, can_transition
@@ -80,11 +80,13 @@ def client_update(*, client: Client, **changes) -> Client:
 
 # --- SLA policy --------------------------------------------------------------------------
 def sla_policy_values(client_type: str) -> sla.PolicyValues:
-    policy = SlaPolicy.objects.filter(client_type=client_type).first()
+    """The tier's policy as values, its business calendar (if any) as a cached CalendarSpec:
+    one query, plus one for the holidays when the calendar changed since this process read it."""
+    policy = SlaPolicy.objects.select_related("calendar").filter(client_type=client_type).first()
     return sla.DEFAULT_POLICIES[client_type] if policy is None else policy.as_values()
 
 
-POLICY_FIELDS = ("target_hours", "breach_action", "escalation_ceiling", "warning_threshold")
+POLICY_FIELDS = ("target_hours", "breach_action", "escalation_ceiling", "warning_threshold", "calendar")
 
 
 def sla_policy_update(*, policy: SlaPolicy, **changes) -> SlaPolicy:
@@ -107,6 +109,37 @@ def sla_policy_update(*, policy: SlaPolicy, **changes) -> SlaPolicy:
             ) from exc
         policy.save()
     return policy
+
+
+# --- Business calendars -------------------------------------------------------------------
+def business_calendar_create(
+    *, name: str, time_zone: str, weekly_hours: dict, holidays: list[tuple] = ()
+) -> BusinessCalendar:
+    """Creates a calendar and its holidays ((date, name) pairs). An unknown zone, malformed,
+    overlapping or out-of-bounds hours, a week without any open hour, a duplicate name or holiday
+    date → 400 `invalid_calendar` with a message per field."""
+    calendar = BusinessCalendar(name=name.strip(), time_zone=time_zone.strip(), weekly_hours=weekly_hours)
+    rows = [Holiday(calendar=calendar, date=day, name=label) for day, label in holidays]
+    try:
+        calendar.full_clean()
+        for row in rows:
+            row.full_clean(exclude=["calendar"], validate_unique=False)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            "The business calendar is invalid.",
+            code=ErrorCode.INVALID_CALENDAR,
+            details={field: " ".join(messages) for field, messages in exc.message_dict.items()},
+        ) from exc
+    if len({row.date for row in rows}) != len(rows):
+        raise ValidationFailed(
+            "The business calendar is invalid.",
+            code=ErrorCode.INVALID_CALENDAR,
+            details={"holidays": "One holiday per date."},
+        )
+    with transaction.atomic():
+        calendar.save()
+        Holiday.objects.bulk_create(rows)  # no per-row signal: the calendar is new
+    return calendar
 
 
 # --- Tickets -----------------------------------------------------------------------------
@@ -185,11 +218,11 @@ def ticket_create(
     now: datetime | None = None,
 ) -> Ticket:
     """Creates an OPEN ticket (version 1) with its SLA clock started from the client's tier
-    policy and a `created` event."""
+    policy and a `created` event. With a business calendar on the policy, the due and warning
+    instants count only its open hours (created outside hours: from the next opening)."""
     now = now or timezone.now()
     policy = sla_policy_values(client.type)
-    due = sla.due_at(now, policy.target_hours)
-    warning = sla.warning_at(now, due, policy.warning_threshold)
+    due, warning = sla.clock_start(policy, now)
     with transaction.atomic():
         ticket = Ticket.objects.create(
             title=title.strip(),

@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tickets import calendars
+from tickets.calendars import CalendarSpec
 from tickets.states import ClientType
 
 # Bounds of a policy's values: validators and CHECK constraints on SlaPolicy (tickets/models.py).
@@ -29,6 +31,8 @@ class PolicyValues:
     breach_action: str
     escalation_ceiling: int = 3
     warning_threshold: float = 0.8
+    # The policy's business-hours calendar; None = 24x7 (tickets/calendars.py).
+    calendar: CalendarSpec | None = None
 
 
 # The contract's defaults. The data migration installs them as SlaPolicy rows; they are also
@@ -39,8 +43,12 @@ DEFAULT_POLICIES: dict[str, PolicyValues] = {
 }
 
 
-def plus_hours(instant: datetime, hours: float) -> datetime:
-    """`instant` + `hours`, clamped to [EARLIEST, LATEST]; an infinite or NaN `hours` is LATEST."""
+def plus_hours(instant: datetime, hours: float, calendar: CalendarSpec | None = None) -> datetime:
+    """`instant` + `hours`, clamped to [EARLIEST, LATEST]; an infinite or NaN `hours` is LATEST.
+    With a calendar, `hours` of its open time (a clock started outside hours starts at the next
+    opening)."""
+    if calendar is not None:
+        return calendars.plus_open_hours(calendar, instant, hours)
     try:
         return instant + timedelta(hours=hours)
     except (OverflowError, ValueError):  # out of range; NaN
@@ -52,14 +60,33 @@ def _fraction(value: float) -> float:
     return value if 0.0 <= value <= 1.0 else (0.0 if value < 0.0 else 1.0)
 
 
-def due_at(created_at: datetime, target_hours: float) -> datetime:
-    return plus_hours(created_at, target_hours)
+def due_at(created_at: datetime, target_hours: float, calendar: CalendarSpec | None = None) -> datetime:
+    return plus_hours(created_at, target_hours, calendar)
 
 
-def warning_at(created_at: datetime, due: datetime, warning_threshold: float) -> datetime:
+def warning_at(
+    created_at: datetime,
+    due: datetime,
+    warning_threshold: float,
+    calendar: CalendarSpec | None = None,
+    target_hours: float | None = None,
+) -> datetime:
     """The instant `warning_threshold` of the window has elapsed (0.8 → 80 % of the time used).
-    Never later than `due`, so it cannot overflow."""
-    return created_at + (due - created_at) * _fraction(warning_threshold)
+    Never later than `due`, so it cannot overflow. With a calendar, that share of the target's
+    *open* time (`target_hours` then required: the open time up to a clamped `due` is not the
+    target)."""
+    fraction = _fraction(warning_threshold)
+    if calendar is None:
+        return created_at + (due - created_at) * fraction
+    if fraction >= 1.0:
+        return due
+    return min(due, plus_hours(created_at, target_hours * fraction, calendar))
+
+
+def clock_start(policy: PolicyValues, now: datetime) -> tuple[datetime, datetime]:
+    """(due, warning) of a clock started at `now` under `policy` (and its calendar)."""
+    due = due_at(now, policy.target_hours, policy.calendar)
+    return due, warning_at(now, due, policy.warning_threshold, policy.calendar, policy.target_hours)
 
 
 def next_check_on_reopen(*, warning: datetime | None, due: datetime, now: datetime) -> datetime:
