@@ -4,12 +4,13 @@ from tickets.models import SlaPolicy
 from tickets.services import POLICY_FIELDS, sla_policy_update
 from tickets.states import ClientType
 
-COLUMNS = ["client_type", "target_hours", "breach_action", "escalation_ceiling", "warning_threshold"]
+COLUMNS = ["client_type", "target_hours", "breach_action", "escalation_ceiling", "warning_threshold", "calendar"]
 
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = [*COLUMNS, "updated_at"]
+    list_select_related = ["calendar"]
     readonly_fields = ["updated_at"]
     fieldsets = [
         (
@@ -17,10 +18,12 @@ class SlaPolicyAdmin(admin.ModelAdmin):
             {
                 "fields": [*COLUMNS, "updated_at"],
                 "description": (
-                    "Target and warning threshold apply to tickets created afterwards: an open ticket "
-                    "keeps the due and warning times it was given at creation. The breach action, the "
-                    "escalation ceiling and the window between escalations are read by each SLA sweep, "
-                    "so they also govern the next steps of open tickets."
+                    "Target, warning threshold and calendar apply to tickets created afterwards: an open "
+                    "ticket keeps the due and warning times it was given at creation. With a business "
+                    "calendar the SLA clock counts only its open hours (no calendar: around the clock). "
+                    "The breach action, the escalation ceiling and the window between escalations (in "
+                    "the calendar's open hours) are read by each SLA sweep, so they also govern the next "
+                    "steps of open tickets."
                 ),
             },
         )
