@@ -36,6 +36,13 @@ SUPERVISOR_PERMISSIONS: list[str] = [
     "tickets.change_client",
     "tickets.view_slapolicy",
     "tickets.change_slapolicy",
+    "tickets.view_businesscalendar",
+    "tickets.add_businesscalendar",
+    "tickets.change_businesscalendar",
+    "tickets.view_holiday",
+    "tickets.add_holiday",
+    "tickets.change_holiday",
+    "tickets.delete_holiday",
     "tickets.view_notification",
     # ingestion: watch imports, their row errors and dead letters (retry is ADMIN only)
     "ingestion.view_importjob",

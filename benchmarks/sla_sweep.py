@@ -1,7 +1,7 @@
 """SLA sweep at 1,000,000 open tickets on PostgreSQL, against a naive per-row loop.
 
     REDIS_URL=redis://127.0.0.1:6379/8 .venv/bin/python benchmarks/sla_sweep.py [--tickets 1000000]
-        [--due 10000] [--refill]
+        [--due 10000] [--refill] [--calendar]
 
 Creates its own database (`techsupport_slabench` on BENCH_PG, default
 postgres://postgres@127.0.0.1:5432), migrates it and fills it with COPY: `--tickets` open tickets
@@ -16,6 +16,9 @@ Measured, each on a fresh copy of the same due rows (restored from a snapshot ta
 3. the naive loop of the original system: every overdue OPEN ticket loaded and changed one by
    one (`ticket_change_status` per VIP ticket, `Notification.objects.create` per recipient);
 4. the naive loop again a minute later: what it costs (and re-notifies) with "nothing new".
+With `--calendar`, the sweep of 1. runs again with a business calendar (Mon-Fri 09:00-18:00,
+Europe/Madrid, 10 holidays) on the VIP policy, i.e. on half of the due tickets: every VIP
+escalation then computes its next step in open hours. Both figures print side by side.
 Not a test: prints a Markdown table for docs/benchmarks.md.
 """
 
@@ -113,7 +116,7 @@ def fill(n_tickets: int, n_due: int, now: datetime) -> None:
             copy.write_row([client_id, f"Client {n}", f"client{n}@slabench.example", tier, "", now])
     columns = (
         "id, title, description, status, priority, client_id, client_type, agent_id, escalation_level, created_at,"
-        " updated_at, deleted_at, sla_due_at, sla_breached_at, sla_next_check_at, sla_warning_at"
+        " updated_at, deleted_at, sla_due_at, sla_breached_at, sla_next_check_at, sla_warning_at, version"
     )
     started = time.perf_counter()
     with cur.copy(f"COPY tickets_ticket ({columns}) FROM STDIN") as copy:
@@ -148,6 +151,7 @@ def fill(n_tickets: int, n_due: int, now: datetime) -> None:
                     None,
                     created + (due - created) * WARNING,
                     created + (due - created) * WARNING,
+                    1,
                 ]
             )
     print(f"COPY of {n_tickets:,} tickets: {time.perf_counter() - started:.1f} s", flush=True)
@@ -234,6 +238,35 @@ def timed(function, *args, **kwargs):
     return result, elapsed, count
 
 
+def calendar_sweep(now: datetime, batch_size, plain_s: float, plain_q: int) -> None:
+    """The same sweep with a business calendar on the VIP policy; the policy is put back after."""
+    from datetime import date
+
+    from tickets import services
+    from tickets.models import BusinessCalendar, SlaPolicy
+    from tickets.sweep import sla_sweep
+
+    BusinessCalendar.objects.filter(name="slabench").delete()
+    calendar = services.business_calendar_create(
+        name="slabench",
+        time_zone="Europe/Madrid",
+        weekly_hours={day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+        holidays=[(date(now.year + 1, 1, 1) + timedelta(days=30 * n), f"Holiday {n}") for n in range(10)],
+    )
+    vip = SlaPolicy.objects.get(client_type="VIP")
+    services.sla_policy_update(policy=vip, calendar=calendar)
+    try:
+        sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=batch_size)
+    finally:
+        services.sla_policy_update(policy=SlaPolicy.objects.get(client_type="VIP"), calendar=None)
+        calendar.delete()
+    print(f"sweep with a calendar on VIP: {sweep.touched} tickets, escalations {sweep.escalations}", flush=True)
+    print("\n| sweep of the due tickets | no calendar | calendar on the VIP policy (half the due tickets) |")
+    print("|---|---:|---:|")
+    print(f"| wall time | {plain_s:.2f} s | {sweep_s:.2f} s |")
+    print(f"| SQL queries | {plain_q:,} | {sweep_q:,} |\n", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=1_000_000)
@@ -241,6 +274,7 @@ def main() -> None:
     parser.add_argument("--refill", action="store_true")
     parser.add_argument("--batch-size", type=int, default=None, help="default: settings.SLA_SWEEP_BATCH_SIZE")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--calendar", action="store_true", help="also sweep with a calendar on the VIP policy")
     args = parser.parse_args()
 
     database_ensure()
@@ -261,6 +295,7 @@ def main() -> None:
     if args.refill or not have_snapshot or Ticket.objects.count() != args.tickets or not marker.exists():
         now = datetime.now(UTC).replace(microsecond=0)
         fill(args.tickets, args.due, now)
+        marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(now.isoformat())
     now = datetime.fromisoformat(marker.read_text().strip())
     reset()
@@ -279,6 +314,9 @@ def main() -> None:
     idle_p50 = statistics.median(idle)
     print(f"idle sweep: p50 {idle_p50:.2f} ms, max {max(idle):.2f} ms, {idle_q} queries", flush=True)
 
+    if args.calendar:
+        reset()
+        calendar_sweep(now, args.batch_size, sweep_s, sweep_q)
     if args.skip_naive:
         reset()
         return

@@ -96,11 +96,14 @@ def weekly_status_pipeline(filters: ReportFilters) -> list[dict]:
 
 
 def sla_compliance_pipeline(filters: ReportFilters, *, target_minutes: dict[str, float]) -> list[dict]:
-    """Per client type, over logs with a resolution time, judged against that tier's target:
-    within SLA when `resolutionMinutes <= target`; the overrun of the others is averaged
-    (`$avg` skips the nulls of the ones within SLA; null when none overran). Tiers without a
-    target are left out (the `$in` on clientType). Rows `{_id: clientType, tickets, withinSla,
-    avgOverrun}`, sorted by client type."""
+    """Per client type, over logs with a resolution time. A log with `slaDueAt` (live tickets:
+    the due instant their SLA clock was given, in business hours when the policy has a calendar)
+    is within SLA when `resolvedAt <= slaDueAt`, its overrun the minutes past it; a log without
+    (imported rows) is judged against the tier's target: within SLA when `resolutionMinutes <=
+    target`, overrun `resolutionMinutes - target`. Overruns are averaged over the late logs only
+    (`$avg` skips the nulls; null when none overran). Tiers without a target are left out (the
+    `$in` on clientType). Rows `{_id: clientType, tickets, withinSla, avgOverrun}`, sorted by
+    client type."""
     tiers = sorted(target_minutes)
     if filters.client_type:
         tiers = [tier for tier in tiers if tier == filters.client_type]
@@ -110,24 +113,29 @@ def sla_compliance_pipeline(filters: ReportFilters, *, target_minutes: dict[str,
             "default": None,
         }
     }
+    has_due = {"$ne": ["$_due", None]}
     return [
         # The tier list replaces the single-tier filter (already narrowed to it above).
         match_stage(filters, clientType={"$in": tiers}, **_RESOLVED),
-        {"$addFields": {"_target": target}},
+        # `$ifNull` turns a missing slaDueAt (older and imported logs) into null.
+        {"$addFields": {"_target": target, "_due": {"$ifNull": ["$slaDueAt", None]}}},
+        {
+            "$addFields": {
+                "_overrun": {
+                    "$cond": [
+                        has_due,
+                        {"$divide": [{"$subtract": ["$resolvedAt", "$_due"]}, 60_000]},
+                        {"$subtract": ["$resolutionMinutes", "$_target"]},
+                    ]
+                }
+            }
+        },
         {
             "$group": {
                 "_id": "$clientType",
                 "tickets": {"$sum": 1},
-                "withinSla": {"$sum": {"$cond": [{"$lte": ["$resolutionMinutes", "$_target"]}, 1, 0]}},
-                "avgOverrun": {
-                    "$avg": {
-                        "$cond": [
-                            {"$gt": ["$resolutionMinutes", "$_target"]},
-                            {"$subtract": ["$resolutionMinutes", "$_target"]},
-                            None,
-                        ]
-                    }
-                },
+                "withinSla": {"$sum": {"$cond": [{"$gt": ["$_overrun", 0]}, 0, 1]}},
+                "avgOverrun": {"$avg": {"$cond": [{"$gt": ["$_overrun", 0]}, "$_overrun", None]}},
             }
         },
         {"$sort": {"_id": 1}},

@@ -59,6 +59,7 @@ def ticket_log_document_for(ticket) -> dict:
         status=ticket.status,
         source=LIVE_SOURCE,
         updated_at=ticket.updated_at,
+        sla_due_at=ticket.sla_due_at,
     )
 
 

@@ -11,7 +11,7 @@ from django.contrib.admin.apps import AdminConfig
 # App labels in the order of the index, and each app's models in the order of its box.
 WORK = ["tickets", "reports", "ingestion", "accounts"]
 MODELS = {
-    "tickets": ["ticket", "client", "slapolicy", "notification", "ticketevent"],
+    "tickets": ["ticket", "client", "slapolicy", "businesscalendar", "notification", "ticketevent"],
     "ingestion": ["importjob", "deadletter", "importrowerror"],
 }
 # Admins only (superusers), below the work.

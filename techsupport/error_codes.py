@@ -14,6 +14,7 @@ class ErrorCode(models.TextChoices):
     INVALID_PRECONDITION = "invalid_precondition"
     INVALID_COMMENT = "invalid_comment"
     UNKNOWN_CLIENT = "unknown_client"
+    INVALID_CALENDAR = "invalid_calendar"
     WEAK_PASSWORD = "weak_password"
     # 401
     NOT_AUTHENTICATED = "not_authenticated"

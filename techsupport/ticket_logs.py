@@ -29,8 +29,12 @@ def ticket_log_document(
     source: str,
     import_job_id: str | None = None,
     updated_at: datetime,
+    sla_due_at: datetime | None = None,
 ) -> dict:
-    """Datetimes must be timezone-aware UTC. `source` is "import" or "live"."""
+    """Datetimes must be timezone-aware UTC. `source` is "import" or "live". `slaDueAt` (live
+    tickets) is the due instant the SLA clock gave the ticket, in its policy's business hours
+    when it has a calendar: sla-compliance judges a log that has one by it (reports/pipelines.py);
+    imported rows have none and are judged by the tier's target."""
     return {
         "_id": str(ticket_id),
         "ticketId": str(ticket_id),
@@ -45,4 +49,5 @@ def ticket_log_document(
         "source": source,
         "importJobId": str(import_job_id) if import_job_id else None,
         "updatedAt": updated_at,
+        "slaDueAt": sla_due_at,
     }

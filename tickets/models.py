@@ -13,10 +13,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.roles import Role
-from tickets import sla
+from tickets import calendars, sla
 from tickets.states import CLOCK_STOPPED, FINISHED, UNFINISHED, ClientType, TicketStatus
 
 MIN_PRIORITY, MAX_PRIORITY, DEFAULT_PRIORITY = 1, 5, 3
@@ -243,6 +245,80 @@ class TicketEvent(models.Model):
         return f"{self.kind} {self.from_status}→{self.to_status}".strip()
 
 
+def validate_time_zone(value: str) -> None:
+    try:
+        calendars.zone_check(value)
+    except calendars.CalendarError as exc:
+        raise ValidationError(list(exc.errors.values()), code="invalid_time_zone") from exc
+
+
+def validate_weekly_hours(value) -> None:
+    """Field validators, not `Model.clean`: the admin form edits the week as seven day fields
+    and validates them itself (a form excludes a field it does not show from these checks)."""
+    try:
+        calendars.weekly_parse(value)
+    except calendars.CalendarError as exc:
+        messages = [m if key == "weekly_hours" else f"{key}: {m}" for key, m in exc.errors.items()]
+        raise ValidationError(messages, code="invalid_weekly_hours") from exc
+
+
+class BusinessCalendar(models.Model):
+    """Working hours per weekday in one IANA time zone, and holidays (`Holiday`): an SLA policy
+    that names a calendar counts only its open hours (tickets/calendars.py)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(
+        max_length=64, validators=[validate_time_zone], help_text="IANA time zone, e.g. Europe/Madrid."
+    )
+    # {"mon": [["09:00", "13:00"], ["14:00", "18:00"]], ...}: local wall-clock intervals
+    # [start, end), 00:00 to 24:00, no overlaps; a missing day is closed (calendars.weekly_parse).
+    weekly_hours = models.JSONField(default=dict, validators=[validate_weekly_hours])
+    # Moved by every change of the calendar or of one of its holidays: the key of the per-process
+    # cache of its CalendarSpec (`spec`), so every process sees a change at its next read.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.time_zone})"
+
+    def spec(self) -> calendars.CalendarSpec:
+        """The immutable value the arithmetic works on, cached per process and `updated_at`."""
+        key = (self.pk, self.updated_at)
+        spec = _CALENDAR_SPECS.get(key)
+        if spec is None:
+            holidays = frozenset(self.holidays.values_list("date", flat=True))
+            spec = calendars.CalendarSpec(self.time_zone, calendars.weekly_parse(self.weekly_hours), holidays)
+            if len(_CALENDAR_SPECS) >= _CALENDAR_SPECS_MAX:
+                _CALENDAR_SPECS.clear()
+            _CALENDAR_SPECS[key] = spec
+        return spec
+
+
+_CALENDAR_SPECS: dict[tuple, calendars.CalendarSpec] = {}
+_CALENDAR_SPECS_MAX = 256
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["calendar", "date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_calendar_date_unique")]
+
+    def __str__(self):
+        return f"{self.date.isoformat()} {self.name}".strip()
+
+
+@receiver([post_save, post_delete], sender=Holiday, dispatch_uid="holiday_calendar_touch")
+def _holiday_changed(sender, instance: Holiday, **kwargs):
+    """A holiday changed: its calendar's `updated_at` moves, so cached specs are rebuilt."""
+    BusinessCalendar.objects.filter(pk=instance.calendar_id).update(updated_at=timezone.now())
+
+
 class SlaPolicy(models.Model):
     """The SLA of one client tier, editable by supervisors in the admin."""
 
@@ -295,6 +371,14 @@ class SlaPolicy(models.Model):
             "is due this long after creation (warned at the same threshold). Its breach notifies supervisors."
         ),
     )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="policies",
+        help_text="Business hours the SLA clock counts; empty = around the clock (24x7).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -339,6 +423,8 @@ class SlaPolicy(models.Model):
             warning_threshold=self.warning_threshold,
             auto_assign=self.auto_assign,
             first_response_minutes=self.first_response_minutes,
+            # Read with select_related("calendar") by the callers: no query per policy.
+            calendar=self.calendar.spec() if self.calendar_id else None,
         )
 
 

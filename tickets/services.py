@@ -26,7 +26,7 @@ from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import BusinessRuleViolation, Conflict, Forbidden, NotFound, ValidationFailed
 from tickets import metrics, sla
 from tickets.auto_assign import tickets_auto_assign
-from tickets.models import Client, Notification, SlaPolicy, Ticket, TicketEvent
+from tickets.models import BusinessCalendar, Client, Holiday, Notification, SlaPolicy, Ticket, TicketEvent
 from tickets.notifications import notifications_build, notifications_publish_on_commit
 from tickets.signals import tickets_changed
 from tickets.states import (
@@ -90,7 +90,9 @@ def client_update(*, client: Client, **changes) -> Client:
 
 # --- SLA policy --------------------------------------------------------------------------
 def sla_policy_values(client_type: str) -> sla.PolicyValues:
-    policy = SlaPolicy.objects.filter(client_type=client_type).first()
+    """The tier's policy as values, its business calendar (if any) as a cached CalendarSpec:
+    one query, plus one for the holidays when the calendar changed since this process read it."""
+    policy = SlaPolicy.objects.select_related("calendar").filter(client_type=client_type).first()
     return sla.DEFAULT_POLICIES[client_type] if policy is None else policy.as_values()
 
 
@@ -101,6 +103,7 @@ POLICY_FIELDS = (
     "warning_threshold",
     "first_response_minutes",
     "auto_assign",
+    "calendar",
 )
 
 
@@ -124,6 +127,37 @@ def sla_policy_update(*, policy: SlaPolicy, **changes) -> SlaPolicy:
             ) from exc
         policy.save()
     return policy
+
+
+# --- Business calendars -------------------------------------------------------------------
+def business_calendar_create(
+    *, name: str, time_zone: str, weekly_hours: dict, holidays: list[tuple] = ()
+) -> BusinessCalendar:
+    """Creates a calendar and its holidays ((date, name) pairs). An unknown zone, malformed,
+    overlapping or out-of-bounds hours, a week without any open hour, a duplicate name or holiday
+    date → 400 `invalid_calendar` with a message per field."""
+    calendar = BusinessCalendar(name=name.strip(), time_zone=time_zone.strip(), weekly_hours=weekly_hours)
+    rows = [Holiday(calendar=calendar, date=day, name=label) for day, label in holidays]
+    try:
+        calendar.full_clean()
+        for row in rows:
+            row.full_clean(exclude=["calendar"], validate_unique=False)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            "The business calendar is invalid.",
+            code=ErrorCode.INVALID_CALENDAR,
+            details={field: " ".join(messages) for field, messages in exc.message_dict.items()},
+        ) from exc
+    if len({row.date for row in rows}) != len(rows):
+        raise ValidationFailed(
+            "The business calendar is invalid.",
+            code=ErrorCode.INVALID_CALENDAR,
+            details={"holidays": "One holiday per date."},
+        )
+    with transaction.atomic():
+        calendar.save()
+        Holiday.objects.bulk_create(rows)  # no per-row signal: the calendar is new
+    return calendar
 
 
 # --- Tickets -----------------------------------------------------------------------------
@@ -202,15 +236,17 @@ def ticket_create(
     now: datetime | None = None,
 ) -> Ticket:
     """Creates an OPEN ticket (version 1) with its SLA clock started from the client's tier
-    policy and a `created` event. When the tier opts in to auto-assignment, the ticket is
-    created assigned to the least loaded eligible agent, or to none, with an `assigned` event
-    recording that decision (tickets/auto_assign.py)."""
+    policy and a `created` event. With a business calendar on the policy, the due and warning
+    instants (of both targets) count only its open hours (created outside hours: from the next
+    opening). When the tier opts in to auto-assignment, the ticket is created assigned to the
+    least loaded eligible agent, or to none, with an `assigned` event recording that decision
+    (tickets/auto_assign.py)."""
     now = now or timezone.now()
     policy = sla_policy_values(client.type)
-    due = sla.due_at(now, policy.target_hours)
-    warning = sla.warning_at(now, due, policy.warning_threshold)
-    first_due = sla.plus_hours(now, policy.first_response_minutes / 60)
-    first_warning = sla.warning_at(now, first_due, policy.warning_threshold)
+    due, warning = sla.clock_start(policy, now)
+    first_hours = policy.first_response_minutes / 60
+    first_due = sla.plus_hours(now, first_hours, policy.calendar)
+    first_warning = sla.warning_at(now, first_due, policy.warning_threshold, policy.calendar, first_hours)
     with transaction.atomic():
         ticket = Ticket(
             title=title.strip(),
@@ -383,17 +419,19 @@ def _clock_pause(ticket: Ticket, now: datetime) -> None:
 
 def _clock_resume(ticket: Ticket, now: datetime) -> dict:
     """Leaving WAITING_CUSTOMER: the due and warning instants, and the next check the pause
-    held, move later by the paused time (`sla.add_open_time`). Returns what the audit trail
-    records of it (`pausedMinutes`, the new `slaDueAt`); empty when no pause was recorded."""
+    held, move later by the paused time — in the open hours of the policy's calendar, if it has
+    one (`sla.add_open_time`). Returns what the audit trail records of it (`pausedMinutes`, the
+    new `slaDueAt`); empty when no pause was recorded."""
     if ticket.sla_paused_at is None:
         return {}
-    paused = sla.open_time_between(ticket.sla_paused_at, now)
+    calendar = sla_policy_values(ticket.client_type).calendar
+    paused = sla.open_time_between(ticket.sla_paused_at, now, calendar)
     moved = ["sla_due_at", "sla_warning_at", "sla_paused_next_check_at", "sla_resolution_check_at"]
     if ticket.first_responded_at is None:
         moved += ["first_response_due_at", "first_response_warning_at"]
     for name in moved:
         instant = getattr(ticket, name)
-        setattr(ticket, name, None if instant is None else sla.add_open_time(instant, paused))
+        setattr(ticket, name, None if instant is None else sla.add_open_time(instant, paused, calendar))
     ticket.sla_next_check_at = ticket.sla_paused_next_check_at
     ticket.sla_paused_at = ticket.sla_paused_next_check_at = None
     ticket.sla_paused_minutes = round((ticket.sla_paused_minutes or 0) + sla.paused_minutes(paused), 2)

@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tickets import calendars
+from tickets.calendars import CalendarSpec
 from tickets.states import ClientType
 
 # Bounds of a policy's values: validators and CHECK constraints on SlaPolicy (tickets/models.py).
@@ -36,6 +38,8 @@ class PolicyValues:
     first_response_minutes: int = 240
     # New and newly escalated tickets of the tier go to the least loaded agent (auto_assign.py).
     auto_assign: bool = False
+    # The policy's business-hours calendar; None = 24x7 (tickets/calendars.py).
+    calendar: CalendarSpec | None = None
 
 
 # The contract's defaults. The data migration installs them as SlaPolicy rows; they are also
@@ -46,8 +50,12 @@ DEFAULT_POLICIES: dict[str, PolicyValues] = {
 }
 
 
-def plus_hours(instant: datetime, hours: float) -> datetime:
-    """`instant` + `hours`, clamped to [EARLIEST, LATEST]; an infinite or NaN `hours` is LATEST."""
+def plus_hours(instant: datetime, hours: float, calendar: CalendarSpec | None = None) -> datetime:
+    """`instant` + `hours`, clamped to [EARLIEST, LATEST]; an infinite or NaN `hours` is LATEST.
+    With a calendar, `hours` of its open time (a clock started outside hours starts at the next
+    opening)."""
+    if calendar is not None:
+        return calendars.plus_open_hours(calendar, instant, hours)
     try:
         return instant + timedelta(hours=hours)
     except (OverflowError, ValueError):  # out of range; NaN
@@ -59,8 +67,8 @@ def _fraction(value: float) -> float:
     return value if 0.0 <= value <= 1.0 else (0.0 if value < 0.0 else 1.0)
 
 
-def due_at(created_at: datetime, target_hours: float) -> datetime:
-    return plus_hours(created_at, target_hours)
+def due_at(created_at: datetime, target_hours: float, calendar: CalendarSpec | None = None) -> datetime:
+    return plus_hours(created_at, target_hours, calendar)
 
 
 def earliest(*instants: datetime | None) -> datetime | None:
@@ -70,25 +78,44 @@ def earliest(*instants: datetime | None) -> datetime | None:
     return min(pending) if pending else None
 
 
-def warning_at(created_at: datetime, due: datetime, warning_threshold: float) -> datetime:
+def warning_at(
+    created_at: datetime,
+    due: datetime,
+    warning_threshold: float,
+    calendar: CalendarSpec | None = None,
+    target_hours: float | None = None,
+) -> datetime:
     """The instant `warning_threshold` of the window has elapsed (0.8 → 80 % of the time used).
-    Never later than `due`, so it cannot overflow."""
-    return created_at + (due - created_at) * _fraction(warning_threshold)
+    Never later than `due`, so it cannot overflow. With a calendar, that share of the target's
+    *open* time (`target_hours` then required: the open time up to a clamped `due` is not the
+    target)."""
+    fraction = _fraction(warning_threshold)
+    if calendar is None:
+        return created_at + (due - created_at) * fraction
+    if fraction >= 1.0:
+        return due
+    return min(due, plus_hours(created_at, target_hours * fraction, calendar))
+
+
+def clock_start(policy: PolicyValues, now: datetime) -> tuple[datetime, datetime]:
+    """(due, warning) of a clock started at `now` under `policy` (and its calendar)."""
+    due = due_at(now, policy.target_hours, policy.calendar)
+    return due, warning_at(now, due, policy.warning_threshold, policy.calendar, policy.target_hours)
 
 
 def open_time_between(start: datetime, end: datetime, calendar=None) -> timedelta:
     """The time the SLA clock runs between `start` and `end` (never negative). Wall-clock while
     `calendar` is None; a business-hours calendar counts only its open hours."""
     if calendar is not None:
-        raise NotImplementedError("Business-hours calendars are not implemented yet.")
+        return calendars.open_time_between(calendar, start, end)
     return max(end - start, timedelta(0))
 
 
 def add_open_time(instant: datetime, duration: timedelta, calendar=None) -> datetime:
     """`instant` moved later by `duration` of running clock, clamped to LATEST. Wall-clock while
-    `calendar` is None."""
+    `calendar` is None; with a calendar, `duration` of its open time."""
     if calendar is not None:
-        raise NotImplementedError("Business-hours calendars are not implemented yet.")
+        return calendars.add_open_time(calendar, instant, duration)
     try:
         return instant + duration
     except OverflowError:

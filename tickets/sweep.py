@@ -76,7 +76,8 @@ def sla_step(
       nothing until then. No warning instant: no warning.
     - Between the warning instant and the due time: warn; next check at the due time.
     - At or past the due time, ESCALATE policy: escalate while the level is below the policy's
-      ceiling, next check one policy window later (or never, at the ceiling); a first breach
+      ceiling, next check one policy window later (of the policy calendar's open hours, if it has
+      one; or never, at the ceiling); a first breach
       that finds the ceiling already reached notifies instead.
     - At or past the due time, NOTIFY policy: notify once (the first breach); never again.
 
@@ -91,7 +92,8 @@ def sla_step(
         return SlaStep(NONE if warning is None else WARNING, due)
     if policy.breach_action == ESCALATE and escalation_level < policy.escalation_ceiling:
         reached_ceiling = escalation_level + 1 >= policy.escalation_ceiling
-        return SlaStep(ESCALATION, None if reached_ceiling else sla.plus_hours(now, policy.target_hours))
+        window_end = None if reached_ceiling else sla.plus_hours(now, policy.target_hours, policy.calendar)
+        return SlaStep(ESCALATION, window_end)
     if breached_at is None:
         return SlaStep(BREACH, None)
     return SlaStep(NONE, None)
@@ -156,7 +158,8 @@ class SweepResult:
 
 class _SweepContext:
     """What every batch of one sweep needs, read once and only when a batch has rows: the
-    policies and the standing recipients (supervisors, senior agents)."""
+    policies (with their calendars' specs) and the standing recipients (supervisors, senior
+    agents)."""
 
     def __init__(self, now: datetime):
         self.now = now
@@ -167,7 +170,8 @@ class _SweepContext:
     def policy(self, client_type: str) -> sla.PolicyValues:
         if self._policies is None:
             self._policies = dict(sla.DEFAULT_POLICIES)
-            self._policies.update({row.client_type: row.as_values() for row in SlaPolicy.objects.all()})
+            rows = SlaPolicy.objects.select_related("calendar")
+            self._policies.update({row.client_type: row.as_values() for row in rows})
         return self._policies[client_type]
 
     def supervisors(self) -> list[User]:

@@ -25,6 +25,7 @@ def log_doc(
     escalation: int = 0,
     status: str | None = None,
     source: str = "import",
+    due: str | None = None,
 ) -> dict:
     created_at = at(created)
     resolved_at = created_at + timedelta(minutes=minutes) if minutes is not None else None
@@ -39,6 +40,7 @@ def log_doc(
         status=status or ("RESOLVED" if minutes is not None else "OPEN"),
         source=source,
         updated_at=created_at,
+        sla_due_at=at(due) if due is not None else None,
     )
 
 

@@ -232,5 +232,20 @@ def test_sla_compliance_falls_back_to_the_default_target_without_policy(sla_logs
     ]
 
 
+def test_sla_compliance_judges_a_live_log_by_its_business_hours_due_time(db):
+    # Created Friday 16:00 with a 2-hour VIP target on a calendar open 09:00-17:00: due Monday
+    # 10:00. Resolved Monday 09:30 (3,930 wall-clock minutes later) is within SLA; resolved
+    # Monday 10:45 is 45 minutes late.
+    insert_logs(
+        log_doc("2024-06-07 16:00", client_type="VIP", minutes=3930, due="2024-06-10 10:00", source="live"),
+        log_doc("2024-06-07 16:00", client_type="VIP", minutes=4005, due="2024-06-10 10:00", source="live"),
+        log_doc("2024-06-07 16:00", client_type="VIP", minutes=100),  # imported: against the target
+    )
+
+    assert selectors.report_sla_compliance(filters=filters(clientType="VIP")) == [
+        {"clientType": "VIP", "tickets": 3, "withinSla": 2, "complianceRate": 0.6667, "avgOverrunMinutes": 45.0}
+    ]
+
+
 def test_log_timestamps_are_utc():
     assert at("2024-01-01 00:00").utcoffset().total_seconds() == 0

@@ -271,6 +271,7 @@ ADMIN_PAGES = {
     "/admin/tickets/notification/": ["kind", "read", "delivery", "email_status"],
     "/admin/tickets/client/": ["type", "q"],
     "/admin/tickets/slapolicy/": ["client_type"],
+    "/admin/tickets/businesscalendar/": ["q"],
     "/admin/accounts/user/": ["role", "level", "is_active__exact"],
     "/admin/ingestion/importjob/": ["status"],
     "/admin/ingestion/deadletter/": ["q"],

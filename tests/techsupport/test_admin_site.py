@@ -21,7 +21,7 @@ def test_supervisors_see_their_work_first_and_no_plumbing(supervisor):
     supervisor.groups.add(supervisors_group_sync())
 
     assert _index(supervisor) == [
-        ("tickets", ["Ticket", "Client", "SlaPolicy", "Notification"]),
+        ("tickets", ["Ticket", "Client", "SlaPolicy", "BusinessCalendar", "Notification"]),
         ("reports", ["Dashboard"]),
         ("ingestion", ["ImportJob", "DeadLetter"]),
         ("accounts", ["User"]),

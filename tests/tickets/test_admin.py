@@ -52,6 +52,13 @@ def test_supervisor_group_has_exactly_the_ticket_permissions(supervisor):
         "tickets.change_client",
         "tickets.view_slapolicy",
         "tickets.change_slapolicy",
+        "tickets.view_businesscalendar",
+        "tickets.add_businesscalendar",
+        "tickets.change_businesscalendar",
+        "tickets.view_holiday",
+        "tickets.add_holiday",
+        "tickets.change_holiday",
+        "tickets.delete_holiday",
         "tickets.view_notification",
     }
     assert not fresh.has_perm("tickets.delete_ticket")

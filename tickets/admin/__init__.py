@@ -5,6 +5,6 @@ and the audit trail apply here exactly as in the API: the ticket list's bulk act
 change page's triage panel (transition, assign, comment) both call the services.
 """
 
-from tickets.admin import clients, notifications, sla_policies, tickets
+from tickets.admin import calendars, clients, notifications, sla_policies, tickets
 
-__all__ = ["clients", "notifications", "sla_policies", "tickets"]
+__all__ = ["calendars", "clients", "notifications", "sla_policies", "tickets"]

@@ -12,12 +12,14 @@ COLUMNS = [
     "warning_threshold",
     "first_response_minutes",
     "auto_assign",
+    "calendar",
 ]
 
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = [*COLUMNS, "updated_at"]
+    list_select_related = ["calendar"]
     readonly_fields = ["updated_at"]
     fieldsets = [
         (
@@ -25,10 +27,12 @@ class SlaPolicyAdmin(admin.ModelAdmin):
             {
                 "fields": [*COLUMNS, "updated_at"],
                 "description": (
-                    "Target and warning threshold apply to tickets created afterwards: an open ticket "
-                    "keeps the due and warning times it was given at creation. The breach action, the "
-                    "escalation ceiling and the window between escalations are read by each SLA sweep, "
-                    "so they also govern the next steps of open tickets. "
+                    "Target, warning threshold and calendar apply to tickets created afterwards: an open "
+                    "ticket keeps the due and warning times it was given at creation. With a business "
+                    "calendar the SLA clock counts only its open hours (no calendar: around the clock). "
+                    "The breach action, the escalation ceiling and the window between escalations (in "
+                    "the calendar's open hours) are read by each SLA sweep, so they also govern the next "
+                    "steps of open tickets. "
                     "Auto-assign gives the tier's new tickets, and its tickets escalated without an agent, to the "
                     "eligible agent with the fewest open tickets (active, level high enough, accepting "
                     "auto-assignment, below AUTO_ASSIGN_MAX_OPEN_PER_AGENT); with none, the ticket stays unassigned."
