@@ -186,3 +186,32 @@ def test_the_dashboard_draws_the_reports(browser, back_office):
     assert len(_css(browser, "svg.rd-chart")) == 5  # every chart has data after the import
     screenshot(browser, "dashboard")
     assert browser.execute_script("return document.documentElement.scrollWidth") <= WIDTH
+
+
+def test_a_business_calendar_is_set_up_and_named_by_a_policy(browser, back_office):
+    # Issue 16's pages: a calendar with its week and a holiday, the policy naming it (with its
+    # first-response target and auto-assignment), the agents' auto-assignment column.
+    _open(browser, back_office, "/admin/tickets/businesscalendar/add/")
+    _wait(browser, lambda d: d.find_elements(_by().ID, "id_name"))
+    browser.find_element(_by().ID, "id_name").send_keys("Madrid office")
+    time_zone = browser.find_element(_by().ID, "id_time_zone")
+    time_zone.clear()
+    time_zone.send_keys("Europe/Madrid")
+    for day in ("mon", "tue", "wed", "thu", "fri"):
+        browser.find_element(_by().ID, f"id_{day}").send_keys("09:00-14:00, 15:00-18:00")
+    browser.find_element(_by().ID, "id_holidays-0-date").send_keys("2026-12-25")
+    browser.find_element(_by().ID, "id_holidays-0-name").send_keys("Christmas")
+    screenshot(browser, "calendar-add", published=False)
+    _click_and_load(browser, browser.find_element(_by().NAME, "_save"))
+    assert any("Madrid office" in message for message in _messages(browser)), _messages(browser)
+    row = browser.find_element(_by().ID, "result_list").text
+    assert "Madrid office" in row and "40" in row  # open hours per week
+    screenshot(browser, "calendar-list", published=False)
+
+    _open(browser, back_office, "/admin/tickets/slapolicy/")
+    links = [link for link in _css(browser, "#result_list th a") if link.text.upper() == "NORMAL"]
+    _click_and_load(browser, links[0])
+    for field in ("id_first_response_minutes", "id_calendar", "id_auto_assign"):
+        assert browser.find_elements(_by().ID, field), field
+    screenshot(browser, "sla-policy", published=False)
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= WIDTH
