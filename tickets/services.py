@@ -226,6 +226,22 @@ def _on_ticket_changed(ticket: Ticket, event: TicketEvent) -> None:
     tickets_changed.send(sender=Ticket, tickets=[ticket])
 
 
+def _clock_started(policy: sla.PolicyValues, now: datetime) -> dict:
+    """The SLA fields of a ticket whose clocks (resolution, first response) start at `now`."""
+    due, warning = sla.clock_start(policy, now)
+    first_hours = policy.first_response_minutes / 60
+    first_due = sla.plus_hours(now, first_hours, policy.calendar)
+    first_warning = sla.warning_at(now, first_due, policy.warning_threshold, policy.calendar, first_hours)
+    return {
+        "sla_due_at": due,
+        "sla_warning_at": warning,
+        "sla_resolution_check_at": warning,
+        "first_response_due_at": first_due,
+        "first_response_warning_at": first_warning,
+        "sla_next_check_at": sla.earliest(warning, first_warning),
+    }
+
+
 def ticket_create(
     *,
     title: str,
@@ -243,10 +259,7 @@ def ticket_create(
     (tickets/auto_assign.py)."""
     now = now or timezone.now()
     policy = sla_policy_values(client.type)
-    due, warning = sla.clock_start(policy, now)
-    first_hours = policy.first_response_minutes / 60
-    first_due = sla.plus_hours(now, first_hours, policy.calendar)
-    first_warning = sla.warning_at(now, first_due, policy.warning_threshold, policy.calendar, first_hours)
+    clock = _clock_started(policy, now)
     with transaction.atomic():
         ticket = Ticket(
             title=title.strip(),
@@ -257,12 +270,7 @@ def ticket_create(
             status=TicketStatus.OPEN,
             created_at=now,
             updated_at=now,
-            sla_due_at=due,
-            sla_warning_at=warning,
-            sla_resolution_check_at=warning,
-            first_response_due_at=first_due,
-            first_response_warning_at=first_warning,
-            sla_next_check_at=sla.earliest(warning, first_warning),
+            **clock,
         )
         # Decided before the insert: the ticket is written once, with its agent.
         decisions = tickets_auto_assign([ticket], now=now) if policy.auto_assign else []
@@ -275,8 +283,8 @@ def ticket_create(
             data={
                 "priority": priority,
                 "clientId": str(client.pk),
-                "slaDueAt": due.isoformat(),
-                "firstResponseDueAt": first_due.isoformat(),
+                "slaDueAt": clock["sla_due_at"].isoformat(),
+                "firstResponseDueAt": clock["first_response_due_at"].isoformat(),
             },
             created_at=now,
         )
