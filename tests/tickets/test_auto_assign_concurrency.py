@@ -6,28 +6,17 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.roles import Role
 from tests.accounts.factories import UserFactory
+from tests.threads import in_thread
 from tests.tickets.factories import ClientFactory, auto_assign_on
 from tickets import services
 from tickets.models import Ticket, TicketEvent
 from tickets.states import ClientType
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(target):
-    def run():
-        try:
-            target()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def _create(client):
@@ -52,7 +41,7 @@ def test_simultaneous_creations_never_push_an_agent_past_the_cap(settings, agent
         except Exception as exc:
             errors.append(exc)
 
-    threads = [_in_thread(create) for _ in range(creators)]
+    threads = [in_thread(create) for _ in range(creators)]
     for thread in threads:
         thread.join(timeout=30)
 
@@ -84,7 +73,7 @@ def test_the_last_slot_held_by_an_uncommitted_creation_is_not_taken_twice(settin
             assigned.set()
             release.wait(timeout=20)
 
-    holder = _in_thread(hold)
+    holder = in_thread(hold)
     assert assigned.wait(timeout=10)
     try:
         meanwhile = _create(client)

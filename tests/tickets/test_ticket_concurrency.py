@@ -15,23 +15,12 @@ from django.db import connection, transaction
 from techsupport.exceptions import AppError
 from tests.accounts.factories import UserFactory
 from tests.conftest import client_for
+from tests.threads import in_thread
 from tests.tickets.factories import TicketFactory
 from tickets import services
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(target):
-    def run():
-        try:
-            target()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def _wait_until_blocked(count: int = 1) -> None:
@@ -58,7 +47,7 @@ def _hold_ticket_lock(ticket):
             locked.set()
             release.wait(timeout=20)
 
-    holder = _in_thread(hold)
+    holder = in_thread(hold)
     assert locked.wait(timeout=10)
     return holder, release
 
@@ -101,7 +90,7 @@ def test_two_simultaneous_requests_exactly_one_wins(start, targets):
         response = api.patch(f"/api/tickets/{ticket.pk}/status", {"status": to_status}, format="json")
         results.append((response.status_code, response.json().get("code")))
 
-    threads = [_in_thread(lambda s=status: change(s)) for status in targets]
+    threads = [in_thread(lambda s=status: change(s)) for status in targets]
     for thread in threads:
         thread.join(timeout=20)
 
@@ -124,7 +113,7 @@ def test_without_a_precondition_a_change_waits_for_the_holder_and_then_applies()
         )
         results.append((response.status_code, response.json()["status"], response["ETag"]))
 
-    waiting = _in_thread(change)
+    waiting = in_thread(change)
     _wait_until_blocked()
     release.set()
     holder.join()
@@ -146,7 +135,7 @@ def _race(ticket, supervisor, changes: list[tuple[str, dict]]) -> list[tuple[int
         )
         results.append((response.status_code, response.json()))
 
-    threads = [_in_thread(lambda c=c: change(*c)) for c in changes]
+    threads = [in_thread(lambda c=c: change(*c)) for c in changes]
     for thread in threads:
         thread.join(timeout=30)
     return results
@@ -212,7 +201,7 @@ def test_two_assignments_based_on_the_same_version_exactly_one_wins():
         )
         results.append((response.status_code, response.json()))
 
-    threads = [_in_thread(lambda a=a: assign(a)) for a in agents]
+    threads = [in_thread(lambda a=a: assign(a)) for a in agents]
     for thread in threads:
         thread.join(timeout=20)
 
