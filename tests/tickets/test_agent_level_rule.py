@@ -18,9 +18,10 @@ from django.test import Client as DjangoClient
 from accounts.models import User
 from accounts.services import supervisors_group_sync, user_update
 from tests.conftest import client_for
+from tests.threads import in_thread
 from tests.tickets.conftest import T0
 from tests.tickets.factories import ClientFactory, TicketFactory, without_first_response
-from tests.tickets.test_ticket_concurrency import _in_thread, _wait_until_blocked
+from tests.tickets.test_ticket_concurrency import _wait_until_blocked
 from tickets import services
 from tickets.models import Notification, Ticket, TicketEvent
 from tickets.sweep import sla_sweep
@@ -266,9 +267,9 @@ def test_an_escalation_running_while_the_level_drops_is_still_unassigned(desk):
             escalated.set()
             release.wait(timeout=20)
 
-    escalation = _in_thread(escalate_slowly)
+    escalation = in_thread(escalate_slowly)
     assert escalated.wait(timeout=10)
-    lowering = _in_thread(lambda: user_update(user=User.objects.get(pk=desk.agent2.pk), level=1))
+    lowering = in_thread(lambda: user_update(user=User.objects.get(pk=desk.agent2.pk), level=1))
     _wait_until_blocked()
     release.set()
     escalation.join()
@@ -298,9 +299,9 @@ def test_an_assignment_during_a_level_drop_reads_the_new_level(desk):
         except Exception as exc:
             errors.append(getattr(exc, "code", repr(exc)))
 
-    lowering = _in_thread(lower_slowly)
+    lowering = in_thread(lower_slowly)
     assert lowered.wait(timeout=10)
-    assignment = _in_thread(assign)
+    assignment = in_thread(assign)
     _wait_until_blocked()
     release.set()
     lowering.join()
