@@ -13,6 +13,7 @@ Python, ~5 µs a value: a fifth of a 20-row page's client time). The planner's e
 counts past the bound is kept per process for ESTIMATE_SECONDS (it is an estimate anyway).
 """
 
+import dataclasses
 import json
 import threading
 import time
@@ -109,6 +110,7 @@ class CompiledBranches:
     ids_template: str  # ids(_LIMIT_MARK): compares compilations
     params: tuple
     db: str
+    reusable: bool = False  # the same text on every request: worth a prepared statement
 
 
 def compile_branches(branches: list, columns: list[str]) -> CompiledBranches | None:
@@ -149,6 +151,8 @@ class CompiledLists:
         if len(self._kept) >= self.size:
             self._kept.clear()
         # A clock-dependent key is remembered too, so it is not compiled twice again.
+        if same:
+            compiled = dataclasses.replace(compiled, reusable=True)
         self._kept[key] = compiled if same else _CLOCKED
         return compiled
 
@@ -164,15 +168,45 @@ def page_statement(compiled: CompiledBranches, start: int, size: int, bound: int
     return statement, (*compiled.params, *compiled.params)
 
 
+class _PreparingCursor(psycopg.Cursor):
+    """Executes every statement as a prepared one (psycopg keeps the last `prepared_max` per
+    session, least recently used out, and deallocates them itself). Django turns psycopg's
+    preparing off (`prepare_threshold` None: nothing is prepared, even when asked); it is on
+    for this cursor's statements only, with a threshold no count reaches."""
+
+    def execute(self, query, params=None, **kwargs):
+        session = self.connection
+        threshold, session.prepare_threshold = session.prepare_threshold, 2**31
+        try:
+            return super().execute(query, params, prepare=True, **kwargs)
+        finally:
+            session.prepare_threshold = threshold
+
+
+def _prepared_cursor(connection):
+    """A cursor of Django's session (its query log and error wrapping) whose statements are
+    prepared: a page's statement is the same text on every request of that page, and
+    PostgreSQL plans it in about as much CPU as it takes to run (0.35 of 0.67 ms for
+    `status=OPEN`, page 1, at 1M tickets). Statements go with their values inlined (no
+    parameters): the plan is the one for exactly these values, never a generic one."""
+    connection.ensure_connection()
+    return connection._prepare_cursor(_PreparingCursor(connection.connection))
+
+
 def page_and_count(compiled: CompiledBranches, start: int, size: int, bound: int) -> BoundedPage:
     """The rows in [start, start + size) and the count up to bound + 1, in one statement.
 
     Deep pages walk the offset over ids only (a "deferred join"): with an index that holds the
     filter's columns and the order, the walk is an index-only scan, and only the page's rows are
     read from the table."""
-    with connections[compiled.db].cursor() as cursor:
+    connection = connections[compiled.db]
+    statement, params = page_statement(compiled, start, size, bound)
+    with _prepared_cursor(connection) if compiled.reusable else connection.cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-        cursor.execute(*page_statement(compiled, start, size, bound))
+        if compiled.reusable:
+            cursor.execute(psycopg.ClientCursor(connection.connection).mogrify(statement, params))
+        else:
+            cursor.execute(statement, params)
         result = cursor.fetchall()
     # A page past the end is the count's row joined to NULLs; a real row's first column (the
     # primary key) is never NULL. The estimate (`planner_rows`) is of the unlimited ids.

@@ -1,0 +1,76 @@
+"""A list page whose SQL does not involve the clock goes as a prepared statement of the session
+(techsupport/bounded_pages.py `_prepared_cursor`): planned once, not on every request. One that
+involves the clock (`slaBreached`) is a new text every request and is never prepared, so it
+cannot push the useful ones out of the session's cache. Only this cursor prepares: Django's
+other statements stay unprepared."""
+
+import pytest
+from django.db import connection
+
+from tests.tickets.factories import ClientFactory, TicketFactory
+from tickets.models import Ticket
+from tickets.states import TicketStatus
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE from_sql = false")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _list_statements() -> list[str]:
+    return [text for text in _prepared() if text.startswith("SELECT bounded.n")]
+
+
+# A client of its own per test: the statement's text is new to the session (the test database's
+# session outlives a test).
+def test_a_filter_without_the_clock_is_prepared_once_and_reused(supervisor_client):
+    client = ClientFactory()
+    tickets = [TicketFactory(client=client) for _ in range(3)]
+    before = len(_list_statements())
+
+    bodies = [supervisor_client.get(f"/api/tickets?status=OPEN&clientId={client.pk}").json() for _ in range(3)]
+
+    statements = _list_statements()
+    assert len(statements) == before + 1
+    # The values are inlined: the plan is for exactly them.
+    assert len([text for text in statements if f"'{client.pk.hex}'::uuid" in text]) == 1
+    expected = [str(t.pk) for t in sorted(tickets, key=lambda t: (t.created_at, t.pk), reverse=True)]
+    assert all([row["id"] for row in body["data"]] == expected for body in bodies)
+    assert all(body["total"] == 3 for body in bodies)
+
+
+def test_each_page_is_its_own_statement_and_sees_new_rows(supervisor_client):
+    client = ClientFactory()
+    url = f"/api/tickets?clientId={client.pk}&pageSize=1&page="
+    TicketFactory(client=client)
+    first, second = supervisor_client.get(url + "1").json(), supervisor_client.get(url + "2").json()
+    assert (first["total"], len(first["data"]), len(second["data"])) == (1, 1, 0)
+
+    TicketFactory(client=client)  # a prepared statement keeps its plan, not its rows
+    again = supervisor_client.get(url + "2").json()
+
+    assert (again["total"], len(again["data"])) == (2, 1)
+    assert len([text for text in _list_statements() if client.pk.hex in text]) == 2
+
+
+def test_the_breached_list_involves_the_clock_and_is_not_prepared(supervisor_client):
+    TicketFactory()
+    before = _list_statements()
+
+    for _ in range(3):
+        assert supervisor_client.get("/api/tickets?slaBreached=true").status_code == 200
+
+    assert _list_statements() == before
+
+
+def test_other_statements_of_the_session_are_not_prepared(supervisor_client):
+    supervisor_client.get("/api/tickets?status=OPEN")
+    before = _prepared()
+
+    for _ in range(3):
+        list(Ticket.objects.filter(status=TicketStatus.OPEN))
+
+    assert _prepared() == before
