@@ -2,12 +2,16 @@
 answers exactly what the serializer answers: the same bytes, for tickets in every state."""
 
 from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
+from techsupport import serializer_rows
 from techsupport.pagination import EXACT_COUNT_MAX, TOTAL_ESTIMATED_HEADER
 from tests.conftest import client_for
 from tests.tickets.factories import ClientFactory, TicketFactory
@@ -130,3 +134,20 @@ def test_breached_branches_are_the_breached_filter(agent):
     # January ticket, the 3-day-old one
     assert len(union) == len(set(union)) == 5
     assert len(tickets) == 14
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 12, 5, 5, 11, 4, 123456, tzinfo=UTC),  # what the driver gives
+        datetime(2026, 12, 5, 5, 11, 4, tzinfo=UTC),  # whole second: still six digits
+        datetime(2026, 3, 29, 3, 30, tzinfo=ZoneInfo("Europe/Madrid")),  # another zone
+        datetime(2026, 12, 5, 5, 11, 4, 7, tzinfo=dt_timezone(timedelta(hours=-3))),
+        datetime(2026, 12, 5, 5, 11, 4, tzinfo=ZoneInfo("UTC")),  # UTC, but not the same object
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),  # strftime does not pad the year
+    ],
+)
+def test_datetimes_are_drf_s_text(value):
+    expected = serializers.DateTimeField().to_representation(value)
+
+    assert serializer_rows._utc_text(value) == expected
