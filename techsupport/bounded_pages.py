@@ -110,7 +110,17 @@ class CompiledBranches:
     ids_template: str  # ids(_LIMIT_MARK): compares compilations
     params: tuple
     db: str
-    reusable: bool = False  # the same text on every request: worth a prepared statement
+    reusable: bool = False  # the same text and values on every request: worth a prepared statement
+    clock_at: tuple[int, ...] = ()  # the positions in `params` that hold the request's instant
+
+    def at(self, now: datetime) -> "CompiledBranches":
+        """The same statement for the instant `now` (only the clock's parameters change)."""
+        if not self.clock_at:
+            return self
+        params = list(self.params)
+        for position in self.clock_at:
+            params[position] = now
+        return dataclasses.replace(self, params=tuple(params))
 
 
 def compile_branches(branches: list, columns: list[str]) -> CompiledBranches | None:
@@ -130,10 +140,23 @@ def compile_branches(branches: list, columns: list[str]) -> CompiledBranches | N
 _CLOCKED = object()
 
 
+def _clock_positions(first: CompiledBranches, second: CompiledBranches, now: datetime, later: datetime):
+    """The parameter positions where the two compilations (at `now` and `later`) differ, when
+    their text is the same and they differ only by holding those instants; else None."""
+    if second.ids_template != first.ids_template or len(second.params) != len(first.params):
+        return None
+    positions = tuple(n for n, (a, b) in enumerate(zip(first.params, second.params, strict=True)) if a != b)
+    if all(first.params[n] == now and second.params[n] == later for n in positions):
+        return positions
+    return None
+
+
 class CompiledLists:
-    """Compilations kept per caller key (e.g. a list's validated filters), for the lists whose
-    SQL does not depend on the clock: a miss compiles the branches for two instants one second
-    apart and keeps the result only when both are the same text and parameters."""
+    """Compilations kept per caller key (e.g. a list's validated filters): a miss compiles the
+    branches for two instants one second apart. When both are the same text and parameters the
+    compilation is kept as it is (and its statement may be prepared); when they differ only by
+    parameters holding the instant itself (`slaBreached`: `sla_due_at < now`), it is kept with
+    those positions, filled with each request's instant; otherwise every request compiles."""
 
     def __init__(self, size: int = 1024):
         self.size = size
@@ -142,18 +165,20 @@ class CompiledLists:
     def get(self, key, branches_at: Callable, now: datetime, columns: list[str]) -> CompiledBranches | None:
         kept = self._kept.get(key)
         if kept is not None and kept is not _CLOCKED:
-            return kept
+            return kept.at(now)
         compiled = compile_branches(branches_at(now), columns)
         if compiled is None or kept is _CLOCKED:
             return compiled
-        other = compile_branches(branches_at(now + timedelta(seconds=1)), columns)
-        same = other is not None and (other.ids_template, other.params) == (compiled.ids_template, compiled.params)
+        later = now + timedelta(seconds=1)
+        other = compile_branches(branches_at(later), columns)
+        positions = None if other is None else _clock_positions(compiled, other, now, later)
         if len(self._kept) >= self.size:
             self._kept.clear()
-        # A clock-dependent key is remembered too, so it is not compiled twice again.
-        if same:
-            compiled = dataclasses.replace(compiled, reusable=True)
-        self._kept[key] = compiled if same else _CLOCKED
+        if positions is not None:
+            compiled = dataclasses.replace(compiled, reusable=not positions, clock_at=positions)
+        # A key whose SQL depends on the clock otherwise is remembered too, so it is not
+        # compiled twice again.
+        self._kept[key] = _CLOCKED if positions is None else compiled
         return compiled
 
 

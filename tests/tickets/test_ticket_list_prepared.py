@@ -4,9 +4,14 @@ involves the clock (`slaBreached`) is a new text every request and is never prep
 cannot push the useful ones out of the session's cache. Only this cursor prepares: Django's
 other statements stay unprepared."""
 
-import pytest
-from django.db import connection
+from datetime import timedelta
 
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from techsupport import bounded_pages
 from tests.tickets.factories import ClientFactory, TicketFactory
 from tickets.models import Ticket
 from tickets.states import TicketStatus
@@ -74,3 +79,20 @@ def test_other_statements_of_the_session_are_not_prepared(supervisor_client):
         list(Ticket.objects.filter(status=TicketStatus.OPEN))
 
     assert _prepared() == before
+
+
+def test_the_breached_list_is_compiled_once_and_given_each_request_s_instant(supervisor_client, monkeypatch):
+    client = ClientFactory()
+    ticket = TicketFactory(client=client, sla_due_at=timezone.now() + timedelta(minutes=1))
+    compiled = []
+    compile_branches = bounded_pages.compile_branches
+    monkeypatch.setattr(bounded_pages, "compile_branches", lambda *a: compiled.append(1) or compile_branches(*a))
+    url = f"/api/tickets?slaBreached=true&clientId={client.pk}"
+
+    before = supervisor_client.get(url).json()
+    with time_machine.travel(ticket.sla_due_at + timedelta(seconds=1), tick=False):
+        after = supervisor_client.get(url).json()
+
+    assert before["total"] == 0
+    assert (after["total"], [row["id"] for row in after["data"]]) == (1, [str(ticket.pk)])
+    assert len(compiled) == 2  # the first request's check (two instants); the second compiles nothing
