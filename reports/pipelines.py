@@ -9,8 +9,8 @@ contract. Rules every builder keeps:
 - Operators as MongoDB 7 documents them (the GitHub workflow runs every pipeline against
   `mongo:7`; locally they run on the local document server): `$dateTrunc` folds creation instants
   into ISO weeks (Monday, UTC) in the database.
-- Comparisons with a possibly-null field are guarded in `$match` first (`$ne: None`), so no
-  stage depends on how nulls order against numbers.
+- Comparisons with a possibly-null field are guarded in `$match` first (`$ne: None`), or sit in
+  the non-null branch of a `$cond`, so no stage depends on how nulls order against values.
 """
 
 from dataclasses import dataclass
@@ -95,15 +95,22 @@ def weekly_status_pipeline(filters: ReportFilters) -> list[dict]:
     ]
 
 
-def sla_compliance_pipeline(filters: ReportFilters, *, target_minutes: dict[str, float]) -> list[dict]:
+def sla_compliance_pipeline(filters: ReportFilters, *, target_minutes: dict[str, float], now: datetime) -> list[dict]:
     """Per client type, over logs with a resolution time. A log with `slaDueAt` (live tickets:
     the due instant their SLA clock was given, in business hours when the policy has a calendar)
     is within SLA when `resolvedAt <= slaDueAt`, its overrun the minutes past it; a log without
     (imported rows) is judged against the tier's target: within SLA when `resolutionMinutes <=
     target`, overrun `resolutionMinutes - target`. Overruns are averaged over the late logs only
     (`$avg` skips the nulls; null when none overran). Tiers without a target are left out (the
-    `$in` on clientType). Rows `{_id: clientType, tickets, withinSla, avgOverrun}`, sorted by
-    client type."""
+    `$in` on clientType).
+
+    First response, over the same logs: a log with `firstResponseDueAt` is judged once its
+    first response is decided — answered (`firstRespondedAt`; within target when `<=` the due
+    instant, else late by the minutes past it) or unanswered with the due instant before `now`
+    (missed; no response instant, so no overrun). A log without the due instant (imported rows,
+    tickets created before the target existed) or unanswered and not yet due is not counted.
+    Rows `{_id: clientType, tickets, withinSla, avgOverrun, firstResponseTickets,
+    firstResponseWithinTarget, firstResponseAvgOverrun}`, sorted by client type."""
     tiers = sorted(target_minutes)
     if filters.client_type:
         tiers = [tier for tier in tiers if tier == filters.client_type]
@@ -114,11 +121,33 @@ def sla_compliance_pipeline(filters: ReportFilters, *, target_minutes: dict[str,
         }
     }
     has_due = {"$ne": ["$_due", None]}
+    # "met", "late", "missed", or null (no target, or unanswered and not due yet). Every
+    # comparison of the two instants sits behind a `$ne: null` test: none depends on null order.
+    first_response_state = {
+        "$cond": [
+            {"$eq": ["$_frDue", None]},
+            None,
+            {
+                "$cond": [
+                    {"$ne": ["$_frAt", None]},
+                    {"$cond": [{"$lte": ["$_frAt", "$_frDue"]}, "met", "late"]},
+                    {"$cond": [{"$lt": ["$_frDue", now]}, "missed", None]},
+                ]
+            },
+        ]
+    }
     return [
         # The tier list replaces the single-tier filter (already narrowed to it above).
         match_stage(filters, clientType={"$in": tiers}, **_RESOLVED),
-        # `$ifNull` turns a missing slaDueAt (older and imported logs) into null.
-        {"$addFields": {"_target": target, "_due": {"$ifNull": ["$slaDueAt", None]}}},
+        # `$ifNull` turns a missing field (older and imported logs) into null.
+        {
+            "$addFields": {
+                "_target": target,
+                "_due": {"$ifNull": ["$slaDueAt", None]},
+                "_frDue": {"$ifNull": ["$firstResponseDueAt", None]},
+                "_frAt": {"$ifNull": ["$firstRespondedAt", None]},
+            }
+        },
         {
             "$addFields": {
                 "_overrun": {
@@ -127,7 +156,8 @@ def sla_compliance_pipeline(filters: ReportFilters, *, target_minutes: dict[str,
                         {"$divide": [{"$subtract": ["$resolvedAt", "$_due"]}, 60_000]},
                         {"$subtract": ["$resolutionMinutes", "$_target"]},
                     ]
-                }
+                },
+                "_frState": first_response_state,
             }
         },
         {
@@ -136,6 +166,17 @@ def sla_compliance_pipeline(filters: ReportFilters, *, target_minutes: dict[str,
                 "tickets": {"$sum": 1},
                 "withinSla": {"$sum": {"$cond": [{"$gt": ["$_overrun", 0]}, 0, 1]}},
                 "avgOverrun": {"$avg": {"$cond": [{"$gt": ["$_overrun", 0]}, "$_overrun", None]}},
+                "firstResponseTickets": {"$sum": {"$cond": [{"$eq": ["$_frState", None]}, 0, 1]}},
+                "firstResponseWithinTarget": {"$sum": {"$cond": [{"$eq": ["$_frState", "met"]}, 1, 0]}},
+                "firstResponseAvgOverrun": {
+                    "$avg": {
+                        "$cond": [
+                            {"$eq": ["$_frState", "late"]},
+                            {"$divide": [{"$subtract": ["$_frAt", "$_frDue"]}, 60_000]},
+                            None,
+                        ]
+                    }
+                },
             }
         },
         {"$sort": {"_id": 1}},

@@ -7,6 +7,7 @@ The API, `manage.py generate_report` and the admin dashboard all go through `rep
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -58,11 +59,15 @@ def report_weekly_status(*, filters: ReportFilters) -> list[dict]:
     ]
 
 
-def report_sla_compliance(*, filters: ReportFilters) -> list[dict]:
+def report_sla_compliance(*, filters: ReportFilters, now: datetime | None = None) -> list[dict]:
     """`complianceRate` is withinSla / tickets as a fraction 0..1 rounded to 4 places;
-    `avgOverrunMinutes` averages (resolutionMinutes - target) over the tickets beyond the target,
-    null when none."""
+    `avgOverrunMinutes` averages the minutes past the target over the tickets beyond it, null
+    when none. The `firstResponse*` keys are the same figures for the first-response target,
+    over the same tickets, counting only those whose first response is decided (answered, or
+    unanswered past its due instant at `now`, default the current time: missed, no overrun);
+    `firstResponseComplianceRate` is null when none is."""
     targets = sla_target_minutes_by_tier()
+    pipeline = pipelines.sla_compliance_pipeline(filters, target_minutes=targets, now=now or timezone.now())
     return [
         {
             "clientType": row["_id"],
@@ -70,8 +75,16 @@ def report_sla_compliance(*, filters: ReportFilters) -> list[dict]:
             "withinSla": row["withinSla"],
             "complianceRate": round(row["withinSla"] / row["tickets"], 4),
             "avgOverrunMinutes": _round(row["avgOverrun"]),
+            "firstResponseTickets": row["firstResponseTickets"],
+            "firstResponseWithinTarget": row["firstResponseWithinTarget"],
+            "firstResponseComplianceRate": (
+                round(row["firstResponseWithinTarget"] / row["firstResponseTickets"], 4)
+                if row["firstResponseTickets"]
+                else None
+            ),
+            "firstResponseAvgOverrunMinutes": _round(row["firstResponseAvgOverrun"]),
         }
-        for row in _aggregate(pipelines.sla_compliance_pipeline(filters, target_minutes=targets))
+        for row in _aggregate(pipeline)
     ]
 
 
@@ -102,6 +115,18 @@ AGENT_LOAD_COLUMNS = (
     "openTickets",
     "oldestOpenCreatedAt",
     "oldestOpenAgeMinutes",
+)
+
+SLA_COMPLIANCE_COLUMNS = (
+    "clientType",
+    "tickets",
+    "withinSla",
+    "complianceRate",
+    "avgOverrunMinutes",
+    "firstResponseTickets",
+    "firstResponseWithinTarget",
+    "firstResponseComplianceRate",
+    "firstResponseAvgOverrunMinutes",
 )
 
 
@@ -143,7 +168,7 @@ REPORTS: dict[str, Report] = {
         Report(
             "sla-compliance",
             "SLA compliance per client type",
-            ("clientType", "tickets", "withinSla", "complianceRate", "avgOverrunMinutes"),
+            SLA_COMPLIANCE_COLUMNS,
             lambda filters, limit: report_sla_compliance(filters=filters),
         ),
         Report(

@@ -58,6 +58,23 @@ class SlaComplianceRow(camelcase.Serializer):
     avg_overrun_minutes = serializers.FloatField(
         allow_null=True, help_text="Average minutes beyond the target of the tickets that missed it."
     )
+    first_response_tickets = serializers.IntegerField(
+        help_text=(
+            "Of these tickets, those with a first-response target whose first response is decided: "
+            "answered, or unanswered past its due time (imported rows have no target)."
+        )
+    )
+    first_response_within_target = serializers.IntegerField(
+        help_text="First responded at or before the first-response due time."
+    )
+    first_response_compliance_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="firstResponseWithinTarget / firstResponseTickets, 0..1 rounded to 4 places; null when 0 tickets.",
+    )
+    first_response_avg_overrun_minutes = serializers.FloatField(
+        allow_null=True,
+        help_text="Average minutes past the first-response due time of the late answers; null when none.",
+    )
 
 
 class AgentLoadRow(camelcase.Serializer):

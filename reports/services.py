@@ -60,6 +60,8 @@ def ticket_log_document_for(ticket) -> dict:
         source=LIVE_SOURCE,
         updated_at=ticket.updated_at,
         sla_due_at=ticket.sla_due_at,
+        first_response_due_at=ticket.first_response_due_at,
+        first_responded_at=ticket.first_responded_at,
     )
 
 

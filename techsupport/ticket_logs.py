@@ -30,11 +30,16 @@ def ticket_log_document(
     import_job_id: str | None = None,
     updated_at: datetime,
     sla_due_at: datetime | None = None,
+    first_response_due_at: datetime | None = None,
+    first_responded_at: datetime | None = None,
 ) -> dict:
     """Datetimes must be timezone-aware UTC. `source` is "import" or "live". `slaDueAt` (live
     tickets) is the due instant the SLA clock gave the ticket, in its policy's business hours
     when it has a calendar: sla-compliance judges a log that has one by it (reports/pipelines.py);
-    imported rows have none and are judged by the tier's target."""
+    imported rows have none and are judged by the tier's target. `firstResponseDueAt` and
+    `firstRespondedAt` (live tickets created with a first-response target) are the ticket's
+    first-response due instant and its first response by a person (null while none); a log
+    without a due instant (imported rows, older tickets) has no first-response figures."""
     return {
         "_id": str(ticket_id),
         "ticketId": str(ticket_id),
@@ -50,4 +55,6 @@ def ticket_log_document(
         "importJobId": str(import_job_id) if import_job_id else None,
         "updatedAt": updated_at,
         "slaDueAt": sla_due_at,
+        "firstResponseDueAt": first_response_due_at,
+        "firstRespondedAt": first_responded_at,
     }

@@ -26,6 +26,8 @@ def log_doc(
     status: str | None = None,
     source: str = "import",
     due: str | None = None,
+    first_response_due: str | None = None,
+    first_responded: str | None = None,
 ) -> dict:
     created_at = at(created)
     resolved_at = created_at + timedelta(minutes=minutes) if minutes is not None else None
@@ -41,6 +43,8 @@ def log_doc(
         source=source,
         updated_at=created_at,
         sla_due_at=at(due) if due is not None else None,
+        first_response_due_at=at(first_response_due) if first_response_due is not None else None,
+        first_responded_at=at(first_responded) if first_responded is not None else None,
     )
 
 

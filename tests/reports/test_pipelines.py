@@ -61,7 +61,7 @@ def test_top_agents_needs_agent_and_resolution_and_limits():
 
 def test_sla_compliance_match_holds_tiers_range_and_resolution():
     pipeline = pipelines.sla_compliance_pipeline(
-        ReportFilters(start=START, end=END), target_minutes={"VIP": 120.0, "NORMAL": 1440.0}
+        ReportFilters(start=START, end=END), target_minutes={"VIP": 120.0, "NORMAL": 1440.0}, now=END
     )
 
     assert pipeline[0] == {
@@ -78,7 +78,7 @@ def test_sla_compliance_match_holds_tiers_range_and_resolution():
 
 
 def test_sla_compliance_with_a_tier_keeps_only_that_tier():
-    pipeline = pipelines.sla_compliance_pipeline(FILTERS, target_minutes={"VIP": 120.0, "NORMAL": 1440.0})
+    pipeline = pipelines.sla_compliance_pipeline(FILTERS, target_minutes={"VIP": 120.0, "NORMAL": 1440.0}, now=END)
 
     assert pipeline[0]["$match"]["clientType"] == {"$in": ["VIP"]}
 

@@ -71,6 +71,40 @@ def test_csv_without_range(admin_client, logs):
     assert response.content.decode() == "year,month,escalated\r\n2024,1,1\r\n"
 
 
+def test_sla_compliance_adds_the_first_response_figures_to_json_and_csv(admin_client):
+    insert_logs(
+        log_doc(
+            "2024-06-10 10:00",
+            client_type="VIP",
+            minutes=60,
+            due="2024-06-10 12:00",
+            source="live",
+            first_response_due="2024-06-10 10:15",
+            first_responded="2024-06-10 10:25",
+        )
+    )
+
+    [row] = admin_client.get("/api/reports/sla-compliance").json()["data"]
+    csv_text = admin_client.get("/api/reports/sla-compliance?format=csv").content.decode()
+
+    assert row == {
+        "clientType": "VIP",
+        "tickets": 1,
+        "withinSla": 1,
+        "complianceRate": 1.0,
+        "avgOverrunMinutes": None,
+        "firstResponseTickets": 1,
+        "firstResponseWithinTarget": 0,
+        "firstResponseComplianceRate": 0.0,
+        "firstResponseAvgOverrunMinutes": 10.0,
+    }
+    assert csv_text == (
+        "clientType,tickets,withinSla,complianceRate,avgOverrunMinutes,firstResponseTickets,"
+        "firstResponseWithinTarget,firstResponseComplianceRate,firstResponseAvgOverrunMinutes\r\n"
+        "VIP,1,1,1.0,,1,0,0.0,10.0\r\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
@@ -121,6 +155,19 @@ def test_reports_are_in_the_openapi_schema(admin_client):
     schema = SchemaGenerator().get_schema(request=None, public=True)
 
     assert "/api/reports/sla-compliance" in schema["paths"]
+    row = schema["components"]["schemas"]["SlaComplianceRow"]
+    assert list(row["properties"]) == [
+        "clientType",
+        "tickets",
+        "withinSla",
+        "complianceRate",
+        "avgOverrunMinutes",
+        "firstResponseTickets",
+        "firstResponseWithinTarget",
+        "firstResponseComplianceRate",
+        "firstResponseAvgOverrunMinutes",
+    ]
+    assert row["properties"]["firstResponseComplianceRate"]["nullable"] is True
     parameters = {p["name"] for p in schema["paths"]["/api/reports/top-agents"]["get"]["parameters"]}
     assert {"from", "to", "clientType", "limit", "format"} <= parameters
 

@@ -181,6 +181,15 @@ def test_weekly_status_filters(weekly_logs):
 
 
 # --- sla-compliance --------------------------------------------------------------------------
+# Imported rows have no first-response target: they never count in the first-response figures.
+NO_FIRST_RESPONSE = {
+    "firstResponseTickets": 0,
+    "firstResponseWithinTarget": 0,
+    "firstResponseComplianceRate": None,
+    "firstResponseAvgOverrunMinutes": None,
+}
+
+
 @pytest.fixture
 def sla_logs(db):
     insert_logs(
@@ -201,8 +210,22 @@ def test_sla_target_minutes_from_the_policies(db):
 
 def test_sla_compliance_against_default_policies(sla_logs):
     assert selectors.report_sla_compliance(filters=filters()) == [
-        {"clientType": "NORMAL", "tickets": 3, "withinSla": 2, "complianceRate": 0.6667, "avgOverrunMinutes": 60.0},
-        {"clientType": "VIP", "tickets": 4, "withinSla": 2, "complianceRate": 0.5, "avgOverrunMinutes": 55.0},
+        {
+            "clientType": "NORMAL",
+            "tickets": 3,
+            "withinSla": 2,
+            "complianceRate": 0.6667,
+            "avgOverrunMinutes": 60.0,
+            **NO_FIRST_RESPONSE,
+        },
+        {
+            "clientType": "VIP",
+            "tickets": 4,
+            "withinSla": 2,
+            "complianceRate": 0.5,
+            "avgOverrunMinutes": 55.0,
+            **NO_FIRST_RESPONSE,
+        },
     ]
 
 
@@ -210,14 +233,35 @@ def test_sla_compliance_follows_an_edited_policy(sla_logs):
     SlaPolicy.objects.filter(client_type="NORMAL").update(target_hours=48)
 
     assert selectors.report_sla_compliance(filters=filters(clientType="NORMAL")) == [
-        {"clientType": "NORMAL", "tickets": 3, "withinSla": 3, "complianceRate": 1.0, "avgOverrunMinutes": None}
+        {
+            "clientType": "NORMAL",
+            "tickets": 3,
+            "withinSla": 3,
+            "complianceRate": 1.0,
+            "avgOverrunMinutes": None,
+            **NO_FIRST_RESPONSE,
+        }
     ]
 
 
 def test_sla_compliance_filters_by_range(sla_logs):
     assert selectors.report_sla_compliance(filters=filters(**{"from": "2024-06-03", "to": "2024-06-03"})) == [
-        {"clientType": "NORMAL", "tickets": 1, "withinSla": 0, "complianceRate": 0.0, "avgOverrunMinutes": 60.0},
-        {"clientType": "VIP", "tickets": 1, "withinSla": 0, "complianceRate": 0.0, "avgOverrunMinutes": 30.0},
+        {
+            "clientType": "NORMAL",
+            "tickets": 1,
+            "withinSla": 0,
+            "complianceRate": 0.0,
+            "avgOverrunMinutes": 60.0,
+            **NO_FIRST_RESPONSE,
+        },
+        {
+            "clientType": "VIP",
+            "tickets": 1,
+            "withinSla": 0,
+            "complianceRate": 0.0,
+            "avgOverrunMinutes": 30.0,
+            **NO_FIRST_RESPONSE,
+        },
     ]
 
 
@@ -228,7 +272,14 @@ def test_sla_compliance_falls_back_to_the_default_target_without_policy(sla_logs
     SlaPolicy.objects.filter(client_type="VIP").delete()
 
     assert selectors.report_sla_compliance(filters=filters(clientType="VIP")) == [
-        {"clientType": "VIP", "tickets": 4, "withinSla": 2, "complianceRate": 0.5, "avgOverrunMinutes": 55.0}
+        {
+            "clientType": "VIP",
+            "tickets": 4,
+            "withinSla": 2,
+            "complianceRate": 0.5,
+            "avgOverrunMinutes": 55.0,
+            **NO_FIRST_RESPONSE,
+        }
     ]
 
 
@@ -243,7 +294,116 @@ def test_sla_compliance_judges_a_live_log_by_its_business_hours_due_time(db):
     )
 
     assert selectors.report_sla_compliance(filters=filters(clientType="VIP")) == [
-        {"clientType": "VIP", "tickets": 3, "withinSla": 2, "complianceRate": 0.6667, "avgOverrunMinutes": 45.0}
+        {
+            "clientType": "VIP",
+            "tickets": 3,
+            "withinSla": 2,
+            "complianceRate": 0.6667,
+            "avgOverrunMinutes": 45.0,
+            **NO_FIRST_RESPONSE,
+        }
+    ]
+
+
+# Live VIP logs created 2024-06-10 10:00, first response due 10:15, resolved after 60 minutes
+# (within the 120-minute resolution target, so the resolution figures are all "within").
+NOW = at("2024-06-20 12:00")
+
+
+def live_vip(*, first_response_due: str | None = "2024-06-10 10:15", **kwargs) -> dict:
+    return log_doc(
+        "2024-06-10 10:00",
+        client_type="VIP",
+        minutes=kwargs.pop("minutes", 60),
+        due="2024-06-10 12:00",
+        source="live",
+        first_response_due=first_response_due,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def first_response_logs(db):
+    older_live = live_vip()  # projected before the logs carried the first-response fields
+    del older_live["firstResponseDueAt"], older_live["firstRespondedAt"]
+    insert_logs(
+        live_vip(first_responded="2024-06-10 10:05"),  # met
+        live_vip(first_responded="2024-06-10 10:15"),  # exactly at the due time: met
+        live_vip(first_responded="2024-06-10 10:45"),  # 30 minutes late
+        live_vip(first_responded="2024-06-10 11:15"),  # 60 minutes late
+        live_vip(),  # never answered, due long before NOW: missed, no overrun
+        live_vip(first_response_due="2024-06-20 12:30"),  # unanswered, not due yet at NOW: not counted
+        older_live,  # no first-response fields at all: not counted
+        log_doc("2024-06-10 10:00", client_type="VIP", minutes=60),  # imported: not counted
+        log_doc(  # not resolved: outside sla-compliance, as for the resolution figures
+            "2024-06-10 10:00", client_type="VIP", source="live", first_response_due="2024-06-10 10:15"
+        ),
+        log_doc(
+            "2024-06-10 10:00",
+            client_type="NORMAL",
+            minutes=60,
+            due="2024-06-11 10:00",
+            source="live",
+            first_response_due="2024-06-10 14:00",
+            first_responded="2024-06-10 13:00",
+        ),
+    )
+
+
+def test_sla_compliance_counts_decided_first_responses_next_to_the_resolution_figures(first_response_logs):
+    assert selectors.report_sla_compliance(filters=filters(), now=NOW) == [
+        {
+            "clientType": "NORMAL",
+            "tickets": 1,
+            "withinSla": 1,
+            "complianceRate": 1.0,
+            "avgOverrunMinutes": None,
+            "firstResponseTickets": 1,
+            "firstResponseWithinTarget": 1,
+            "firstResponseComplianceRate": 1.0,
+            "firstResponseAvgOverrunMinutes": None,
+        },
+        {
+            "clientType": "VIP",
+            "tickets": 8,
+            "withinSla": 8,
+            "complianceRate": 1.0,
+            "avgOverrunMinutes": None,
+            "firstResponseTickets": 5,
+            "firstResponseWithinTarget": 2,
+            "firstResponseComplianceRate": 0.4,
+            "firstResponseAvgOverrunMinutes": 45.0,
+        },
+    ]
+
+
+def test_an_unanswered_first_response_counts_as_missed_once_its_due_time_has_passed(first_response_logs):
+    before = selectors.report_sla_compliance(filters=filters(clientType="VIP"), now=at("2024-06-20 12:30"))
+    after = selectors.report_sla_compliance(filters=filters(clientType="VIP"), now=at("2024-06-20 12:30:01"))
+
+    assert (before[0]["firstResponseTickets"], before[0]["firstResponseWithinTarget"]) == (5, 2)
+    assert (after[0]["firstResponseTickets"], after[0]["firstResponseWithinTarget"]) == (6, 2)
+    assert after[0]["firstResponseAvgOverrunMinutes"] == 45.0  # a missed answer has no overrun
+
+
+def test_first_response_figures_keep_the_resolution_figures_of_the_same_logs(db):
+    insert_logs(
+        live_vip(minutes=150, first_responded="2024-06-10 10:05"),  # resolution 30 late, response met
+        live_vip(minutes=60, first_responded="2024-06-10 10:35"),  # resolution met, response 20 late
+    )
+
+    assert selectors.report_sla_compliance(filters=filters(clientType="VIP"), now=NOW) == [
+        {
+            "clientType": "VIP",
+            "tickets": 2,
+            "withinSla": 1,
+            "complianceRate": 0.5,
+            "avgOverrunMinutes": 30.0,
+            "firstResponseTickets": 2,
+            "firstResponseWithinTarget": 1,
+            "firstResponseComplianceRate": 0.5,
+            "firstResponseAvgOverrunMinutes": 20.0,
+        }
     ]
 
 

@@ -51,6 +51,39 @@ def test_resolving_projects_the_ticket_after_commit(ticket, mongo_db, django_cap
     assert document["importJobId"] is None
 
 
+def test_the_log_carries_the_due_instants_and_the_first_response(mongo_db, django_capture_on_commit_callbacks):
+    # A ticket with a first-response target, resolved by its agent: that person's change is the
+    # first response, and the log carries it next to both due instants (sla-compliance reads them).
+    agent = UserFactory(role="AGENT", level=2)
+    created = (timezone.now() - timedelta(minutes=90)).replace(microsecond=0)  # BSON keeps milliseconds
+    ticket = TicketFactory(
+        client=ClientFactory(type=ClientType.VIP),
+        agent=agent,
+        status=TicketStatus.IN_PROGRESS,
+        created_at=created,
+        first_response_due_at=created + timedelta(minutes=15),
+    )
+    resolved_at = created + timedelta(minutes=80)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resolved = ticket_change_status(ticket=ticket, to_status=TicketStatus.RESOLVED, actor=agent, now=resolved_at)
+
+    [document] = logs(mongo_db)
+    assert resolved.first_responded_at == resolved_at
+    assert document["slaDueAt"] == ticket.sla_due_at
+    assert document["firstResponseDueAt"] == created + timedelta(minutes=15)
+    assert document["firstRespondedAt"] == resolved_at
+
+
+def test_a_log_without_a_first_response_carries_nulls(ticket, mongo_db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_change_status(ticket=ticket, to_status=TicketStatus.RESOLVED, actor=None)  # the system: no response
+
+    [document] = logs(mongo_db)
+    assert document["slaDueAt"] is not None
+    assert (document["firstResponseDueAt"], document["firstRespondedAt"]) == (None, None)
+
+
 def test_nothing_is_enqueued_before_commit(ticket, mongo_db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         ticket_change_status(ticket=ticket, to_status=TicketStatus.RESOLVED, actor=None)
