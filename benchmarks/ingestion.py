@@ -190,6 +190,11 @@ def child(mode: str, store: str, path: Path, workdir: Path, timeout_s: float, re
         result = _upload_and_wait(api, path, timeout_s)
         cpu = {pid: _cpu_s(pid) - before for pid, before in cpu_before.items()}
         result["worker_cpu_s"] = round(sum(cpu.values()), 2)
+        # The main process (broker I/O, handing messages to the pool), then each pool process.
+        result["worker_cpu_s_each"] = [
+            round(cpu[worker.pid], 2),
+            *sorted((round(cpu[p], 2) for p in pool), reverse=True),
+        ]
         result["worker_peak_rss_mb"] = sorted((round(_rss_peak_mb(pid)) for pid in pool), reverse=True)
         if reimport:
             again = _upload_and_wait(api, path, timeout_s)
