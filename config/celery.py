@@ -7,6 +7,7 @@ from celery.signals import (
     before_task_publish,
     task_postrun,
     task_prerun,
+    worker_process_init,
     worker_process_shutdown,
     worker_ready,
     worker_shutdown,
@@ -93,6 +94,17 @@ def _start_metrics_exporter(**kwargs):
         from techsupport.metrics import process_registry
 
         start_http_server(int(port), registry=process_registry())
+
+
+@worker_process_init.connect
+def _freeze_inherited_objects(**kwargs):
+    """What a pool process inherits from the fork (Django, Celery, the task modules: ~170k
+    objects) never becomes garbage: frozen, the cyclic collector stops walking it in each full
+    collection, which tasks that allocate many objects trigger (ingestion, Redis + 2 workers:
+    0.23 → 0.04 CPU-s of collection per 100k rows)."""
+    import gc
+
+    gc.freeze()
 
 
 @worker_process_shutdown.connect

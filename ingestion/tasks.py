@@ -98,7 +98,7 @@ def import_chunk_task(
     job_id: str,
     chunk_no: int,
     first_row_no: int,
-    rows: list,
+    rows: list | str,
     duplicates: dict | None = None,
     replay_of: str | None = None,
 ) -> bool:

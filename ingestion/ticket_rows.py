@@ -1,11 +1,16 @@
 """The ticket-log sheet: its columns, the header mapping and the validation of one row.
 
-Split and chunk tasks exchange rows as plain JSON lists in the canonical column order below
-(`COLUMNS`), so messages are small and readable in the dead-letter payload. Dates travel as ISO
-text, Excel serial numbers as numbers. All rules for a row live here, as pure functions.
+Split and chunk tasks exchange rows as JSON lists in the canonical column order below
+(`COLUMNS`): the split sends a chunk's rows as one JSON text of the cells as read (`encode_rows`;
+dates as ISO text, Excel serial numbers as numbers), the chunk decodes it and turns a row into
+the canonical wire row (`wire_row`: whole numbers as integers, empty cells as null) when it needs
+more than the fast path. Dead letters keep wire rows, readable in their payload. All rules for a
+row live here, as pure functions.
 """
 
+import json
 import math
+import operator
 import re
 import uuid
 from dataclasses import dataclass
@@ -104,27 +109,76 @@ def to_wire(value):
     return str(value)
 
 
-def sheet_row_to_wire(values: list, positions: list[int]) -> list | None:
-    """A sheet row → the canonical wire row, or None when every mapped cell is blank.
-    (Hot path of the split: text, the common case, is handled without a function call.)"""
-    width = len(values)
+def wire_row(cells) -> list:
+    """A row's cells in canonical order, as the sheet or a chunk's JSON text gives them → the
+    canonical wire row (`to_wire` per cell; NUL → U+FFFD). Idempotent: a wire row is unchanged."""
     row = []
-    blank = True
-    for position in positions:
-        value = values[position] if position < width else None
+    for value in cells:
         if type(value) is str:
             if not value:
                 value = None
-            else:
-                if "\x00" in value:  # OOXML's `_x0000_` escape: PostgreSQL text and jsonb refuse NUL
-                    value = value.replace("\x00", "\ufffd")
-                if blank and not value.isspace():
-                    blank = False
+            elif "\x00" in value:  # OOXML's `_x0000_` escape: PostgreSQL text and jsonb refuse NUL
+                value = value.replace("\x00", "\ufffd")
         elif value is not None:
             value = to_wire(value)
-            blank = False
         row.append(value)
-    return None if blank else row
+    return row
+
+
+def cells_blank(cells) -> bool:
+    """True when every cell is blank (None, empty or only whitespace): such a row is not counted."""
+    for value in cells:
+        if value is None or (type(value) is str and (not value or value.isspace())):
+            continue
+        return False
+    return True
+
+
+def cell_picker(positions: list[int]):
+    """A function: a sheet row → its mapped cells in canonical order, unconverted (a list or a
+    tuple; cells beyond a short row are None). The usual sheet (the 8 columns in order) costs
+    nothing: its row is returned as it is."""
+    needed = max(positions) + 1
+    getter = operator.itemgetter(*positions)
+    identity = positions == list(range(len(COLUMNS)))
+
+    def pick(values: list):
+        width = len(values)
+        if identity and width == needed:
+            return values
+        if width >= needed:
+            return getter(values)
+        return [values[position] if position < width else None for position in positions]
+
+    return pick
+
+
+def sheet_row_to_wire(values: list, positions: list[int]) -> list | None:
+    """A sheet row → the canonical wire row, or None when every mapped cell is blank. (The
+    reference: the split sends `encode_rows` of the picked cells, which decode and `wire_row` to
+    the same rows.)"""
+    cells = cell_picker(positions)(values)
+    return None if cells_blank(cells) else wire_row(cells)
+
+
+def encode_rows(rows: list) -> str:
+    """A chunk's rows (picked cells, or None for a blank row) as one JSON text: the C encoder
+    writes text, numbers, booleans and nulls; dates, times and durations become `to_wire`'s
+    text. The chunk decodes it (`decode_rows`) and converts the rest (`wire_row`) only for rows
+    the fast path does not take: the split, the serial stage, does no per-cell Python."""
+    return json.dumps(rows, default=_json_cell, ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+def _json_cell(value):
+    if type(value) is datetime:  # the one common case, once or twice per row
+        return value.isoformat()
+    return to_wire(value)
+
+
+def decode_rows(rows: list | str) -> list:
+    """A chunk's rows: the split's JSON text (`encode_rows`), or already a list (a dead letter's
+    replay, a message of an earlier version)."""
+    return json.loads(rows) if isinstance(rows, str) else rows
 
 
 @dataclass(frozen=True)
@@ -287,17 +341,25 @@ _CLIENT_TYPES_EXACT = {value: value for value in ClientType.values}
 _STATUSES_EXACT = {value: value for value in TicketStatus.values}
 
 
+_NAIVE_EPOCH, _UTC_EPOCH = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _utc_iso(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)  # ValueError: the caller takes the general path
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if parsed.tzinfo is None:
+        # = parsed.replace(tzinfo=UTC), exactly, in a tenth of its time (CPython 3.11)
+        return _UTC_EPOCH + (parsed - _NAIVE_EPOCH)
+    return parsed.astimezone(UTC)
 
 
 def valid_row_values(row: list) -> tuple | None:
     """The parsed values of a row written the usual way — canonical lower-case UUIDs, the
     exact tier and status names, ISO-8601 text dates, a whole-number level — in the order of
-    `ValidRow`'s fields; None for any other row, which `validate_row` then judges (it accepts
-    every row this accepts, with the same values: a test holds them side by side). About three
-    times cheaper than `validate_row`: the chunks' validation is per-row Python."""
+    `ValidRow`'s fields; None for any other row, which `validate_row` then judges on its
+    `wire_row` (it accepts every row this accepts, with the same values: a test holds them side
+    by side). Takes the row as decoded from the split's JSON: empty optional cells may still be
+    "" and whole numbers floats. About three times cheaper than `validate_row`: the chunks'
+    validation is per-row Python."""
     if len(row) != len(COLUMNS):
         return None
     ticket_id, client_id, client_type, created, resolved, agent_id, level, status = row
@@ -305,7 +367,11 @@ def valid_row_values(row: list) -> tuple | None:
         if not (type(ticket_id) is str and _UUID_FAST(ticket_id) and type(client_id) is str and _UUID_FAST(client_id)):
             return None
         if agent_id is not None and not (type(agent_id) is str and _UUID_FAST(agent_id)):
-            return None
+            if agent_id != "":
+                return None
+            agent_id = None  # an empty cell of the sheet, not yet `wire_row`'s None
+        if resolved == "":
+            resolved = None
         client_type, status = _CLIENT_TYPES_EXACT[client_type], _STATUSES_EXACT[status]
         if type(created) is not str or (resolved is not None and type(resolved) is not str):
             return None

@@ -14,8 +14,10 @@ from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportJobStatus
 from ingestion.ticket_rows import (
     COLUMN_KEYS,
     TICKET_ID,
+    decode_rows,
     valid_row_values,
     validate_row,
+    wire_row,
 )
 from techsupport.mongo import get_db
 from techsupport.ticket_logs import COLLECTION, ticket_log_document
@@ -40,8 +42,11 @@ class ChunkOutcome:
         return len(self.documents)
 
 
-def chunk_validate(*, job_id, first_row_no: int, rows: list, duplicates: dict | None = None) -> ChunkOutcome:
-    """Validates wire rows (pure apart from the clock): blank rows (None) are skipped."""
+def chunk_validate(*, job_id, first_row_no: int, rows: list | str, duplicates: dict | None = None) -> ChunkOutcome:
+    """Validates a chunk's rows — the split's JSON text or wire rows (pure apart from the
+    clock): blank rows (None) are skipped. A row the fast path does not take is judged on its
+    `wire_row`."""
+    rows = decode_rows(rows)
     outcome = ChunkOutcome()
     duplicates = duplicates or {}
     now = timezone.now()
@@ -55,7 +60,7 @@ def chunk_validate(*, job_id, first_row_no: int, rows: list, duplicates: dict | 
         values = valid_row_values(row) if duplicate_of is None else None
         errors = None
         if values is None:  # not the common spelling, or a duplicate: the general path
-            values, errors = _validated(row, duplicate_of)
+            values, errors = _validated(wire_row(row), duplicate_of)
         if errors:
             outcome.failed_rows += 1
             outcome.errors.extend(
@@ -196,7 +201,7 @@ def import_chunk_process(
     job_id,
     chunk_no: int,
     first_row_no: int,
-    rows: list,
+    rows: list | str,
     duplicates: dict | None = None,
     replay_of: str | None = None,
 ) -> bool:

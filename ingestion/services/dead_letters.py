@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportRowError
 from ingestion.services.chunks import count_rows_metric, finish_if_done
+from ingestion.ticket_rows import decode_rows, wire_row
 
 logger = structlog.get_logger(__name__)
 
@@ -17,7 +18,7 @@ def import_chunk_dead_letter(
     job_id,
     chunk_no: int,
     first_row_no: int,
-    rows: list,
+    rows: list | str,
     duplicates: dict | None,
     replay_of: str | None,
     error: str,
@@ -27,6 +28,8 @@ def import_chunk_dead_letter(
     rows as failed (one row error each), inside the same exactly-once scheme — if the chunk was
     already counted by another delivery, nothing happens. A failed replay only updates its letter."""
     error = error[:4000]
+    # The letter keeps wire rows (the split sends JSON text): readable, and replayed as they are.
+    rows = [None if row is None else wire_row(row) for row in decode_rows(rows)]
     if replay_of is not None:
         DeadLetter.objects.filter(pk=replay_of).update(
             error=error, attempts=F("attempts") + attempts, updated_at=timezone.now()

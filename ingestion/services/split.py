@@ -19,8 +19,10 @@ from ingestion.ticket_rows import (
     TICKET_ID,
     HeaderError,
     canonical_uuid,
+    cell_picker,
+    cells_blank,
+    encode_rows,
     map_header,
-    sheet_row_to_wire,
 )
 from ingestion.xlsx_prescan import SheetLimits, open_first_sheet
 from ingestion.xlsx_reader import WorkbookError
@@ -111,16 +113,28 @@ def _split_rows(job: ImportJob, sheet, counted: set[int]) -> tuple[int, int]:
     except HeaderError as exc:
         raise WorkbookError(str(exc), exc.code) from exc
     chunks = _Chunks(job, counted)
+    pick = cell_picker(positions)
+    add = chunks.add
     for row_no, values in rows:
-        chunks.add(row_no, sheet_row_to_wire(values, positions))
+        cells = pick(values)
+        ticket_id = cells[TICKET_ID]
+        # The usual row has its ticket id; only a row without one may be blank.
+        if type(ticket_id) is str and ticket_id and not ticket_id.isspace():
+            add(row_no, cells, ticket_id)
+        elif cells_blank(cells):
+            add(row_no, None, None)
+        else:
+            add(row_no, cells, ticket_id)
     chunks.flush()
     return chunks.total, chunks.chunk_no
 
 
 class _Chunks:
-    """Cuts the wire rows into chunk tasks of `job.chunk_size` rows (blank rows travel as None, so
+    """Cuts the rows into chunk tasks of `job.chunk_size` rows (blank rows travel as None, so
     Excel row numbers stay exact), skipping the chunk numbers already `counted`, and notes the
-    duplicate ticket ids: the first occurrence is kept, a later one names the first's row."""
+    duplicate ticket ids: the first occurrence is kept, a later one names the first's row. A
+    chunk's rows travel as one JSON text of the picked cells (`encode_rows`); the chunk turns
+    them into wire rows."""
 
     def __init__(self, job: ImportJob, counted: set[int]):
         self.job, self.counted = job, counted
@@ -133,14 +147,14 @@ class _Chunks:
         self.first_row_no: int | None = None
         self.duplicates: dict[str, int] = {}
 
-    def add(self, row_no: int, wire: list | None) -> None:
+    def add(self, row_no: int, cells, ticket_id) -> None:
         if self.first_row_no is None:
             self.first_row_no = row_no
-        self.buffer.append(wire)
-        if wire is not None:
+        self.buffer.append(cells)
+        if cells is not None:
             self.total += 1
             # Only UUIDs: repeated garbage is already rejected as "not a UUID".
-            key = canonical_uuid(wire[TICKET_ID])
+            key = canonical_uuid(ticket_id)
             if key is not None:
                 first = self.seen.setdefault(key, row_no)
                 if first != row_no:
@@ -158,8 +172,15 @@ class _Chunks:
         # finished would look done at one of them while chunks are still due.
         ImportJob.objects.filter(pk=self.job.pk).update(total=Greatest("total", Value(self.total)))
         if self.chunk_no not in self.counted:
-            import_chunk_task.delay(
-                str(self.job.pk), self.chunk_no, self.first_row_no, self.buffer, self.duplicates or None
+            args = (
+                str(self.job.pk),
+                self.chunk_no,
+                self.first_row_no,
+                encode_rows(self.buffer),
+                self.duplicates or None,
             )
+            # Celery's default argsrepr is a repr of the whole chunk, cut to 1 KB afterwards.
+            argsrepr = f"({args[0]!r}, {args[1]}, {args[2]}, <{len(self.buffer)} rows>, ...)"
+            import_chunk_task.apply_async(args, argsrepr=argsrepr)
         self.chunk_no += 1
         self._start()

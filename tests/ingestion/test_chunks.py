@@ -9,8 +9,9 @@ from pymongo.errors import AutoReconnect
 from ingestion import services
 from ingestion.models import DeadLetter, ImportChunk, ImportJob, ImportRowError
 from ingestion.tasks import import_chunk_task
+from ingestion.ticket_rows import decode_rows, encode_rows
 from techsupport.ticket_logs import COLLECTION
-from tests.ingestion.workbooks import clean_rows, ticket_row, workbook_bytes
+from tests.ingestion.workbooks import clean_rows, ticket_row, upload, workbook_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +213,38 @@ def test_a_dead_letter_for_an_already_counted_chunk_changes_nothing(mongo_db):
     assert letter is None
     assert DeadLetter.objects.count() == 0
     assert counters(job) == ("completed", 1, 1, 0)
+
+
+def test_the_split_sends_a_chunk_as_one_json_text_with_a_short_argsrepr(settings):
+    settings.INGESTION_CHUNK_SIZE = 2
+    rows = [ticket_row(0), [None] * 8, ticket_row(1, agente_id=None, nivel_escalamiento=2)]
+    job = services.import_job_create(file=upload(workbook_bytes(rows)), filename="t.xlsx")
+
+    with mock.patch.object(import_chunk_task, "apply_async") as publish:
+        services.import_job_split(job_id=job.pk)
+
+    sent = [call.args[0] for call in publish.call_args_list]
+    assert [(args[1], args[2], type(args[3])) for args in sent] == [(0, 2, str), (1, 4, str)]
+    assert [decode_rows(args[3]) for args in sent] == [
+        [wire_rows([ticket_row(0)])[0], None],
+        [[*wire_rows([ticket_row(1)])[0][:5], "", 2.0, "RESOLVED"]],  # cells as read: the chunk converts
+    ]
+    assert [call.kwargs["argsrepr"] for call in publish.call_args_list] == [
+        f"('{job.pk}', 0, 2, <2 rows>, ...)",
+        f"('{job.pk}', 1, 4, <1 rows>, ...)",
+    ]
+
+
+def test_a_chunk_sent_as_text_is_stored_and_dead_lettered_as_wire_rows(mongo_db):
+    job = split_job(total=2, chunks=2)
+    cells = [[*wire_rows([ticket_row(0)])[0][:5], "", 1.0, "RESOLVED"]]  # as calamine reads them
+    text = encode_rows(cells)
+    import_chunk_task.apply(args=[str(job.pk), 0, 2, text])
+    with mock.patch.object(services.chunks, "ticket_logs_store", side_effect=ValueError("bad document")):
+        import_chunk_task.apply(args=[str(job.pk), 1, 3, encode_rows([None, *cells])])
+
+    stored = mongo_db[COLLECTION].find_one({"_id": ticket_row(0)[0]})
+    assert (stored["agentId"], stored["escalationLevel"]) == (None, 1)
+    letter = DeadLetter.objects.get()
+    assert letter.payload["args"][3] == [None, [*wire_rows([ticket_row(0)])[0][:5], None, 1, "RESOLVED"]]
+    assert counters(job) == ("completed_with_errors", 2, 1, 1)

@@ -31,7 +31,7 @@ def test_progress_readings_during_a_split_never_decrease(mongo_db):
         import_chunk_task.apply(args=args)
         readings.append(status(job.pk))  # a worker counted it
 
-    with mock.patch.object(import_chunk_task, "delay", side_effect=deliver):
+    with mock.patch.object(import_chunk_task, "apply_async", side_effect=lambda args, **options: deliver(*args)):
         services.import_job_split(job_id=job.pk)
     readings.append(status(job.pk))
 

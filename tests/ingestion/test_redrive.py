@@ -41,14 +41,14 @@ def test_a_lost_chunk_message_is_resumed_from_the_stored_file(
     admin_client, post_workbook, monkeypatch, settings, mongo_db
 ):
     settings.INGESTION_CHUNK_SIZE = 2
-    deliver = import_chunk_task.delay
+    deliver = import_chunk_task.apply_async
 
-    def lose_chunk_one(job_id, chunk_no, *args):
-        if chunk_no != 1:  # the message of chunk 1 vanishes in the broker
-            deliver(job_id, chunk_no, *args)
+    def lose_chunk_one(args, **options):
+        if args[1] != 1:  # the message of chunk 1 vanishes in the broker
+            deliver(args, **options)
 
     # Given an import of 5 rows (chunks 0, 1, 2) whose chunk 1 message is lost
-    monkeypatch.setattr("ingestion.tasks.import_chunk_task.delay", lose_chunk_one)
+    monkeypatch.setattr("ingestion.tasks.import_chunk_task.apply_async", lose_chunk_one)
     job_id = post_workbook(admin_client, workbook_bytes(clean_rows(5))).json()["processId"]
     monkeypatch.undo()
     job = ImportJob.objects.get(pk=job_id)
@@ -69,23 +69,23 @@ def test_a_resumed_split_never_lowers_total_so_the_job_cannot_finish_early(
     admin_client, post_workbook, monkeypatch, settings, mongo_db
 ):
     settings.INGESTION_CHUNK_SIZE = 2
-    deliver = import_chunk_task.delay
+    deliver = import_chunk_task.apply_async
 
-    def lose_the_tail(job_id, chunk_no, *args):
-        if chunk_no < 2:  # the messages of chunks 2 and 3 vanish in the broker
-            deliver(job_id, chunk_no, *args)
+    def lose_the_tail(args, **options):
+        if args[1] < 2:  # the messages of chunks 2 and 3 vanish in the broker
+            deliver(args, **options)
 
     # Given an import of 7 rows (chunks 0..3) whose last two chunk messages are lost
-    monkeypatch.setattr("ingestion.tasks.import_chunk_task.delay", lose_the_tail)
+    monkeypatch.setattr("ingestion.tasks.import_chunk_task.apply_async", lose_the_tail)
     job_id = post_workbook(admin_client, workbook_bytes(clean_rows(7))).json()["processId"]
     seen = []
 
-    def watch(job_id, chunk_no, *args):
-        seen.append((chunk_no, *ImportJob.objects.values_list("status", "total").get(pk=job_id)))
-        deliver(job_id, chunk_no, *args)
+    def watch(args, **options):
+        seen.append((args[1], *ImportJob.objects.values_list("status", "total").get(pk=args[0])))
+        deliver(args, **options)
 
     # When the resumed split re-sends them
-    monkeypatch.setattr("ingestion.tasks.import_chunk_task.delay", watch)
+    monkeypatch.setattr("ingestion.tasks.import_chunk_task.apply_async", watch)
     services.import_job_split(job_id=job_id, resume=True)
 
     # then the job stays processing with its full total until the last chunk counts

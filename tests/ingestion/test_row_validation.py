@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -172,6 +172,18 @@ FAST_PATH_CASES = {
     "waiting": wire(estado="WAITING_CUSTOMER", fecha_resolucion=None),
     "waiting resolved": wire(estado="WAITING_CUSTOMER"),
     "waiting spaced": wire(estado="waiting customer", fecha_resolucion=None),
+    # As the chunk decodes the split's JSON text, before `wire_row`: empty cells "", numbers floats
+    "raw empty optionals": wire(fecha_resolucion="", agente_id="", estado="OPEN"),
+    "raw blank agent": wire(agente_id="  "),
+    "raw empty required": wire(client_id=""),
+    "raw float level": wire(nivel_escalamiento=1.0),
+    "raw serial date": wire(fecha_resolucion=45658.0),
+    "raw zero date": wire(fecha_resolucion=0.0),
+    "raw NaN level": wire(nivel_escalamiento=float("nan")),
+    "raw NUL status": wire(estado="OPEN\x00"),
+    "microsecond dates": wire(fecha_creacion="2025-01-01T08:30:00.123456", fecha_resolucion="2025-01-01T09:00:00.5"),
+    "year 1": wire(fecha_creacion="0001-01-01T00:00:00", fecha_resolucion=None, estado="OPEN"),
+    "year 9999": wire(fecha_creacion="9999-12-31T23:59:59.999999", fecha_resolucion=None, estado="OPEN"),
 }
 
 
@@ -181,12 +193,13 @@ def test_the_common_row_fast_path_agrees_with_the_general_rules(row):
     other row is left to `validate_row` (None)."""
     from dataclasses import astuple
 
-    from ingestion.ticket_rows import valid_row_values
+    from ingestion.ticket_rows import valid_row_values, wire_row
 
-    valid, errors = validate_row(row)
+    valid, errors = validate_row(wire_row(row))
     fast = valid_row_values(row)
 
     assert fast is None or (fast, errors) == (astuple(valid), [])
+    assert fast is None or all(value.tzinfo is UTC for value in fast[3:5] if value is not None)
 
 
 def test_the_fast_path_takes_the_usual_spellings():
@@ -202,6 +215,11 @@ def test_the_fast_path_takes_the_usual_spellings():
         "date only",
         "level float",
         "waiting",
+        "raw empty optionals",
+        "raw float level",
+        "microsecond dates",
+        "year 1",
+        "year 9999",
     ]
 
 
@@ -227,3 +245,56 @@ def test_a_waiting_customer_row_with_a_resolution_is_refused():
             "A WAITING_CUSTOMER ticket is not resolved: leave fecha_resolucion empty.",
         )
     ]
+
+
+SHEET_CELLS = [
+    TICKET,
+    " padded ",
+    "",
+    "   ",
+    "nul\x00inside",
+    'ünïcode "quoted" \\ text',
+    3.0,
+    -1.0,
+    1.5,
+    1e300,
+    float("nan"),
+    float("inf"),
+    True,
+    7,
+    datetime(2025, 1, 2, 3, 4, 5),
+    datetime(2025, 1, 2, 3, 4, 5, 678),
+    date(2025, 1, 2),
+    time(10, 30),
+    timedelta(hours=36),
+    None,
+]
+
+
+def test_the_chunk_reads_the_split_text_as_the_wire_rows_it_used_to_receive():
+    """The split sends the picked cells as JSON text; decoded and `wire_row`-ed in the chunk they
+    are exactly the wire rows `sheet_row_to_wire` gives (what travelled before)."""
+    from ingestion.ticket_rows import cell_picker, cells_blank, decode_rows, encode_rows, sheet_row_to_wire, wire_row
+
+    positions = [2, 0, 1, 3, 4, 5, 6, 7]
+    sheet_rows = [[None, *SHEET_CELLS[i : i + 8]] for i in range(0, len(SHEET_CELLS) - 7)]
+    sheet_rows += [[None] * 9, [None, "", " ", None, "\t", "", None, "", ""], [None, *SHEET_CELLS[:3]]]
+    pick = cell_picker([position + 1 for position in positions])
+    sent = [None if cells_blank(pick(row)) else pick(row) for row in sheet_rows]
+
+    received = [None if row is None else wire_row(row) for row in decode_rows(encode_rows(sent))]
+
+    expected = [sheet_row_to_wire(row, [position + 1 for position in positions]) for row in sheet_rows]
+    assert [repr(row) for row in received] == [repr(row) for row in expected]  # repr: NaN == NaN
+    assert expected[-3:-1] == [None, None]
+    assert expected[0] == [None, TICKET, " padded ", "   ", "nul\ufffdinside", 'ünïcode "quoted" \\ text', 3, -1]
+    assert wire_row(expected[0]) == expected[0]  # idempotent: a wire row (a replay) is unchanged
+
+
+def test_the_usual_sheet_row_is_sent_without_a_copy():
+    from ingestion.ticket_rows import cell_picker
+
+    row = wire()
+
+    assert cell_picker(list(range(8)))(row) is row
+    assert cell_picker(list(range(8)))(row[:6]) == [*row[:6], None, None]
