@@ -51,7 +51,7 @@ def _expired(token) -> bool:
 
 class JWTAuthentication(authentication.JWTAuthentication):
     def get_validated_token(self, raw_token: bytes):
-        token = _verified(bytes(raw_token))
+        token = _verified(raw_token.encode() if isinstance(raw_token, str) else bytes(raw_token))
         if _expired(token):
             return super().get_validated_token(raw_token)  # raises with simplejwt's own messages
         return token

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
-from django.db import connections
+from django.db import DatabaseError, connections
 
 ESTIMATE_SECONDS = 30
 _ESTIMATES_MAX = 512
@@ -193,29 +193,59 @@ def page_statement(compiled: CompiledBranches, start: int, size: int, bound: int
     return statement, (*compiled.params, *compiled.params)
 
 
+# Prepared list statements kept per session: ~170 kB of PostgreSQL memory each (measured in
+# pg_backend_memory_contexts), so ~3.4 MB per session at this bound.
+PREPARED_PER_SESSION = 20
+# The session lost a prepared statement's plan: another session changed a column's type under it
+# ("cached plan must not change result type"), or the statement is gone.
+_PLAN_GONE = (psycopg.errors.FeatureNotSupported, psycopg.errors.InvalidSqlStatementName)
+
+
 class _PreparingCursor(psycopg.Cursor):
-    """Executes every statement as a prepared one (psycopg keeps the last `prepared_max` per
-    session, least recently used out, and deallocates them itself). Django turns psycopg's
-    preparing off (`prepare_threshold` None: nothing is prepared, even when asked); it is on
-    for this cursor's statements only, with a threshold no count reaches."""
+    """Prepares a statement the second time the session runs it (psycopg counts them; it keeps
+    the last `prepared_max` per session, least recently used out, and deallocates them itself),
+    so a page asked for once costs no extra round trip. Django turns psycopg's preparing off
+    (`prepare_threshold` None: nothing is counted or prepared); it is on for this cursor's
+    statements only."""
 
     def execute(self, query, params=None, **kwargs):
         session = self.connection
-        threshold, session.prepare_threshold = session.prepare_threshold, 2**31
+        session.prepared_max = PREPARED_PER_SESSION
+        threshold, session.prepare_threshold = session.prepare_threshold, 1
         try:
-            return super().execute(query, params, prepare=True, **kwargs)
+            return super().execute(query, params, **kwargs)
         finally:
             session.prepare_threshold = threshold
 
 
 def _prepared_cursor(connection):
-    """A cursor of Django's session (its query log and error wrapping) whose statements are
-    prepared: a page's statement is the same text on every request of that page, and
+    """A cursor of Django's session (its query log and error wrapping) whose repeated statements
+    are prepared: a page's statement is the same text on every request of that page, and
     PostgreSQL plans it in about as much CPU as it takes to run (0.35 of 0.67 ms for
     `status=OPEN`, page 1, at 1M tickets). Statements go with their values inlined (no
-    parameters): the plan is the one for exactly these values, never a generic one."""
+    parameters): the plan is the one for exactly these values, never a generic one. psycopg
+    forgets them all when the session rolls a transaction back."""
     connection.ensure_connection()
     return connection._prepare_cursor(_PreparingCursor(connection.connection))
+
+
+def _page_rows(connection, compiled: CompiledBranches, statement: str, params: tuple) -> list[tuple]:
+    if compiled.reusable:
+        text = psycopg.ClientCursor(connection.connection).mogrify(statement, params)
+        try:
+            with _prepared_cursor(connection) as cursor:
+                cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
+                cursor.execute(text)
+                return cursor.fetchall()
+        except DatabaseError as exc:
+            if not isinstance(exc.__cause__, _PLAN_GONE) or connection.in_atomic_block:
+                raise
+            # psycopg would keep the broken statement for the session's life: a new session.
+            connection.close()
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
+        cursor.execute(statement, params)
+        return cursor.fetchall()
 
 
 def page_and_count(compiled: CompiledBranches, start: int, size: int, bound: int) -> BoundedPage:
@@ -225,14 +255,7 @@ def page_and_count(compiled: CompiledBranches, start: int, size: int, bound: int
     filter's columns and the order, the walk is an index-only scan, and only the page's rows are
     read from the table."""
     connection = connections[compiled.db]
-    statement, params = page_statement(compiled, start, size, bound)
-    with _prepared_cursor(connection) if compiled.reusable else connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-        if compiled.reusable:
-            cursor.execute(psycopg.ClientCursor(connection.connection).mogrify(statement, params))
-        else:
-            cursor.execute(statement, params)
-        result = cursor.fetchall()
+    result = _page_rows(connection, compiled, *page_statement(compiled, start, size, bound))
     # A page past the end is the count's row joined to NULLs; a real row's first column (the
     # primary key) is never NULL. The estimate (`planner_rows`) is of the unlimited ids.
     rows = [row[1:] for row in result if row[1] is not None]

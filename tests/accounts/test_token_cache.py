@@ -40,7 +40,6 @@ def test_a_kept_token_is_refused_once_it_expires():
 
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
-    assert response.json()["code"] == "token_not_valid"
 
 
 def test_an_altered_signature_is_refused_even_when_the_original_is_kept():

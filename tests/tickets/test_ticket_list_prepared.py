@@ -1,11 +1,14 @@
 """A list page whose SQL does not involve the clock goes as a prepared statement of the session
-(techsupport/bounded_pages.py `_prepared_cursor`): planned once, not on every request. One that
-involves the clock (`slaBreached`) is a new text every request and is never prepared, so it
-cannot push the useful ones out of the session's cache. Only this cursor prepares: Django's
-other statements stay unprepared."""
+from its second request on (techsupport/bounded_pages.py `_prepared_cursor`): planned once, not
+on every request. One that involves the clock (`slaBreached`) is a new text every request and
+is never prepared, so it cannot push the useful ones out of the session's cache. Only this
+cursor prepares: Django's other statements stay unprepared. A plan the session lost (a column's
+type changed by a migration in another session) costs no failed request."""
 
+import dataclasses
 from datetime import timedelta
 
+import psycopg
 import pytest
 import time_machine
 from django.db import connection
@@ -29,8 +32,8 @@ def _list_statements() -> list[str]:
     return [text for text in _prepared() if text.startswith("SELECT bounded.n")]
 
 
-# A client of its own per test: the statement's text is new to the session (the test database's
-# session outlives a test).
+# A client of its own per test keeps the statements' texts apart (a test's rollback also makes
+# psycopg deallocate the session's statements).
 def test_a_filter_without_the_clock_is_prepared_once_and_reused(supervisor_client):
     client = ClientFactory()
     tickets = [TicketFactory(client=client) for _ in range(3)]
@@ -51,7 +54,8 @@ def test_each_page_is_its_own_statement_and_sees_new_rows(supervisor_client):
     client = ClientFactory()
     url = f"/api/tickets?clientId={client.pk}&pageSize=1&page="
     TicketFactory(client=client)
-    first, second = supervisor_client.get(url + "1").json(), supervisor_client.get(url + "2").json()
+    for _ in range(2):
+        first, second = supervisor_client.get(url + "1").json(), supervisor_client.get(url + "2").json()
     assert (first["total"], len(first["data"]), len(second["data"])) == (1, 1, 0)
 
     TicketFactory(client=client)  # a prepared statement keeps its plan, not its rows
@@ -59,6 +63,26 @@ def test_each_page_is_its_own_statement_and_sees_new_rows(supervisor_client):
 
     assert (again["total"], len(again["data"])) == (2, 1)
     assert len([text for text in _list_statements() if client.pk.hex in text]) == 2
+
+
+def test_a_page_asked_for_once_is_not_prepared(supervisor_client):
+    client = ClientFactory()
+
+    assert supervisor_client.get(f"/api/tickets?clientId={client.pk}").status_code == 200
+
+    assert not [text for text in _list_statements() if client.pk.hex in text]
+    assert connection.connection.prepare_threshold is None  # Django's setting, given back
+
+
+def test_a_session_keeps_a_bounded_number_of_list_statements(supervisor_client):
+    client = ClientFactory()
+    for page in range(1, bounded_pages.PREPARED_PER_SESSION + 6):
+        for _ in range(2):
+            supervisor_client.get(f"/api/tickets?clientId={client.pk}&page={page}")
+
+    kept = [text for text in _list_statements() if client.pk.hex in text]
+    # psycopg deallocates the oldest with the session's next statement: one over at most.
+    assert bounded_pages.PREPARED_PER_SESSION <= len(kept) <= bounded_pages.PREPARED_PER_SESSION + 1
 
 
 def test_the_breached_list_involves_the_clock_and_is_not_prepared(supervisor_client):
@@ -96,3 +120,41 @@ def test_the_breached_list_is_compiled_once_and_given_each_request_s_instant(sup
     assert before["total"] == 0
     assert (after["total"], [row["id"] for row in after["data"]]) == (1, [str(ticket.pk)])
     assert len(compiled) == 2  # the first request's check (two instants); the second compiles nothing
+
+
+def test_the_clock_is_only_a_parameter_holding_the_instant_itself():
+    class Branches:
+        def __init__(self, shift):
+            self.shift = shift
+
+    now = timezone.now()
+    later = now + timedelta(seconds=1)
+    base = bounded_pages.CompiledBranches("h", "o", "pk", lambda limit: "ids", "ids", (), "default")
+
+    def at(*params):
+        return dataclasses.replace(base, params=params)
+
+    assert bounded_pages._clock_positions(at("x", now), at("x", later), now, later) == (1,)
+    assert bounded_pages._clock_positions(at("x", now), at("x", now), now, later) == ()
+    three_days = timedelta(days=3)  # derived from the instant, not the instant: compiled each time
+    assert bounded_pages._clock_positions(at(now - three_days), at(later - three_days), now, later) is None
+    other_text = dataclasses.replace(at(later), ids_template="other")
+    assert bounded_pages._clock_positions(at(now), other_text, now, later) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_column_type_changed_by_another_session_costs_no_failed_request(supervisor_client):
+    client = ClientFactory()
+    TicketFactory(client=client)
+    url = f"/api/tickets?clientId={client.pk}"
+    assert [supervisor_client.get(url).status_code for _ in range(2)] == [200, 200]  # now prepared
+    assert [text for text in _list_statements() if client.pk.hex in text]
+
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("ALTER TABLE tickets_ticket ALTER COLUMN title TYPE varchar(300)")
+        try:
+            statuses = [supervisor_client.get(url).status_code for _ in range(3)]
+        finally:
+            other.execute("ALTER TABLE tickets_ticket ALTER COLUMN title TYPE varchar(200)")
+
+    assert statuses == [200, 200, 200]
