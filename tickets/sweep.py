@@ -18,17 +18,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Q
-from psycopg.types.json import Jsonb
 
 from accounts.models import User
 from accounts.roles import Role
+from techsupport.pgcopy import NULL, CopyRows, copy_text
 from tickets import metrics, sla
 from tickets.auto_assign import tickets_auto_assign
 from tickets.models import Notification, SlaPolicy, Ticket, TicketEvent
-from tickets.notifications import notifications_build, notifications_publish_on_commit
-from tickets.services import ESCALATED_MIN_AGENT_LEVEL, agent_level_too_low, escalation_unassign, transition_apply
+from tickets.notifications import NotificationRows, notifications_publish_on_commit
+from tickets.services import ESCALATED_MIN_AGENT_LEVEL, agent_level_too_low, escalation_unassign, transition_move
 from tickets.signals import tickets_changed
 from tickets.states import CLOCK_STOPPED, TicketStatus, can_transition
 
@@ -192,13 +192,30 @@ class _SweepContext:
         return self._seniors + self.supervisors()
 
 
+# The columns of the events a sweep writes (the id is the database's).
+_EVENT_FIELDS = ["ticket_id", "actor_id", "kind", "from_status", "to_status", "data", "created_at"]
+
+
 @dataclass
 class _BatchPlan:
-    events: list[TicketEvent] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
+    """What one batch writes besides its tickets: rows built as COPY text, not model instances
+    (techsupport/pgcopy.py), and the counts its metrics take on commit."""
+
+    events: CopyRows = field(default_factory=lambda: CopyRows(TicketEvent, _EVENT_FIELDS))
+    notifications: NotificationRows = field(default_factory=NotificationRows)
     escalated: list[Ticket] = field(default_factory=list)
     breaches: Counter = field(default_factory=Counter)  # (tier, action) → tickets
     escalation_levels: Counter = field(default_factory=Counter)  # level → tickets
+    transitions: Counter = field(default_factory=Counter)  # (from status, to status) → tickets
+
+    def event(self, ticket: Ticket, *, kind: str, from_status: str, now: datetime, data: dict) -> None:
+        """A system event (no actor) to `ticket.status`."""
+        if not self.events.as_text:
+            self.events.add((ticket.pk, None, kind, from_status, ticket.status, data, now))
+            return
+        statuses = f"{copy_text(from_status)}\t{copy_text(ticket.status)}"
+        line = f"{ticket.pk}\t{NULL}\t{copy_text(kind)}\t{statuses}\t{copy_text(data)}\t{copy_text(now)}"
+        self.events.add_lines([line])
 
 
 def _iso(instant: datetime) -> str:
@@ -275,25 +292,26 @@ def _breach_record(ticket: Ticket, policy: sla.PolicyValues, plan: _BatchPlan, r
     data["firstBreach"] = True
 
 
-def _step_event(ticket: Ticket, step: SlaStep, agent, context, plan, result, data: dict):
-    """Applies the step's change to the ticket; returns (event, notification kind, recipients)."""
+def _step_event(ticket: Ticket, step: SlaStep, agent, context, plan: _BatchPlan, result, data: dict):
+    """Applies the step's change to the ticket and adds its event; returns (notification kind,
+    recipients)."""
     now = context.now
     if step.action == WARNING:
         result.warnings += 1
         recipients = [agent] if agent is not None and agent.is_active else context.supervisors()
-        event = _event(ticket, kind=TicketEvent.Kind.SLA_WARNING, now=now, data=data)
-        return event, Notification.Kind.SLA_WARNING, recipients
+        _event(plan, ticket, kind=TicketEvent.Kind.SLA_WARNING, now=now, data=data)
+        return Notification.Kind.SLA_WARNING, recipients
     if step.action == BREACH:
         result.breach_notices += 1
         ticket.version += 1  # the breach is recorded on the ticket; a warning changes nothing on it
-        event = _event(ticket, kind=TicketEvent.Kind.SLA_BREACH, now=now, data=data)
-        return event, Notification.Kind.SLA_BREACH, context.supervisors()
+        _event(plan, ticket, kind=TicketEvent.Kind.SLA_BREACH, now=now, data=data)
+        return Notification.Kind.SLA_BREACH, context.supervisors()
     data["reason"] = "sla"
-    event = _escalate(ticket, now=now, kind=TicketEvent.Kind.ESCALATED, data=data)
+    _escalate(ticket, plan, now=now, kind=TicketEvent.Kind.ESCALATED, data=data)
     plan.escalated.append(ticket)
     plan.escalation_levels[ticket.escalation_level] += 1
     result.escalations[ticket.escalation_level] = result.escalations.get(ticket.escalation_level, 0) + 1
-    return event, Notification.Kind.SLA_ESCALATION, context.escalation_recipients()
+    return Notification.Kind.SLA_ESCALATION, context.escalation_recipients()
 
 
 def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResult) -> _BatchPlan:
@@ -315,10 +333,9 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
         data = {"slaDueAt": _iso(ticket.sla_due_at), "clientType": ticket.client_type, "target": RESOLUTION}
         if step.action in (BREACH, ESCALATION) and ticket.sla_breached_at is None:
             _breach_record(ticket, policy, plan, result, data)
-        event, kind, recipients = _step_event(ticket, step, agent, context, plan, result, data)
-        plan.events.append(event)
-        plan.notifications += notifications_build(
-            ticket=ticket,
+        kind, recipients = _step_event(ticket, step, agent, context, plan, result, data)
+        plan.notifications.add(
+            ticket_id=ticket.pk,
             kind=kind,
             recipients=recipients,
             message=_message(kind, ticket, ticket.escalation_level),
@@ -327,8 +344,8 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
         )
         if step.action == ESCALATION and agent is not None and agent_level_too_low(agent, ticket.status):
             unassigned_event, notification = escalation_unassign(ticket, agent, actor=None, now=context.now)
-            plan.events.append(unassigned_event)
-            plan.notifications.append(notification)
+            plan.events.add_instance(unassigned_event)
+            plan.notifications.add_instance(notification)
     result.notifications += len(plan.notifications)
     return plan
 
@@ -352,9 +369,9 @@ def _first_response_plan(ticket: Ticket, step: SlaStep, agent, context, plan: _B
         result.first_response_breaches += 1
         plan.breaches[(ticket.client_type, FIRST_RESPONSE.upper())] += 1
         kind, recipients = Notification.Kind.SLA_BREACH, context.supervisors()
-    plan.events.append(_event(ticket, kind=kind, now=now, data=data))
-    plan.notifications += notifications_build(
-        ticket=ticket,
+    _event(plan, ticket, kind=kind, now=now, data=data)
+    plan.notifications.add(
+        ticket_id=ticket.pk,
         kind=kind,
         recipients=recipients,
         message=_first_response_message(kind, ticket),
@@ -371,27 +388,26 @@ def _first_response_message(kind: str, ticket: Ticket) -> str:
     return f"First response breached: ticket {name} had no response by {due}."
 
 
-def _event(ticket: Ticket, *, kind: str, now: datetime, data: dict) -> TicketEvent:
+def _event(plan: _BatchPlan, ticket: Ticket, *, kind: str, now: datetime, data: dict) -> None:
     """An SLA event that leaves the status as it is."""
-    return TicketEvent(
-        ticket=ticket,
-        kind=kind,
-        from_status=ticket.status,
-        to_status=ticket.status,
-        data={"escalationLevel": ticket.escalation_level, **data},
-        created_at=now,
-    )
+    data = {"escalationLevel": ticket.escalation_level, **data}
+    plan.event(ticket, kind=kind, from_status=ticket.status, now=now, data=data)
 
 
-def _escalate(ticket: Ticket, *, now: datetime, kind: str, data: dict) -> TicketEvent:
+def _escalate(ticket: Ticket, plan: _BatchPlan, *, now: datetime, kind: str, data: dict) -> None:
     if can_transition(ticket.status, TicketStatus.ESCALATED):
-        return transition_apply(ticket, TicketStatus.ESCALATED, actor=None, now=now, kind=kind, data=data)
+        # `transition_apply`'s change and event; its metric is counted once for the batch.
+        from_status, clock = transition_move(ticket, TicketStatus.ESCALATED, now=now)
+        plan.transitions[(from_status, ticket.status)] += 1
+        data = {"escalationLevel": ticket.escalation_level, **clock, **data}
+        plan.event(ticket, kind=kind, from_status=from_status, now=now, data=data)
+        return
     # Already ESCALATED: the table has no ESCALATED→ESCALATED; a re-escalation is a level
     # change recorded as an escalation event without a status transition.
     ticket.escalation_level += 1
     ticket.updated_at = now
     ticket.version += 1
-    return _event(ticket, kind=kind, now=now, data=data)
+    _event(plan, ticket, kind=kind, now=now, data=data)
 
 
 def _array(values) -> str:
@@ -443,33 +459,13 @@ def _tickets_update(tickets: list[Ticket]) -> None:
         )
 
 
-def _rows_insert(model, rows: list) -> None:
-    """One INSERT of many rows: COPY on PostgreSQL (tens of thousands of notifications in a
-    burst: bulk_create spends most of its time quoting parameters), bulk_create elsewhere.
-    Columns without a value (an auto-increment id) are left to the database."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(rows)
-        return
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(rows[0], f.attname) is None)]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    # psycopg adapts uuids, strings, numbers and instants itself; only JSON needs a wrapper.
-    json = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    attnames = [f.attname for f in fields]
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row([Jsonb(getattr(row, a)) if a in json else getattr(row, a) for a in attnames])
-
-
-def _count_metrics(breaches: Counter, levels: Counter) -> None:
-    for (tier, action), count in breaches.items():
+def _count_metrics(plan: _BatchPlan) -> None:
+    for (tier, action), count in plan.breaches.items():
         metrics.sla_breaches_total.labels(tier=tier, action=action.lower()).inc(count)
-    for level, count in levels.items():
+    for level, count in plan.escalation_levels.items():
         metrics.sla_escalations_total.labels(level=str(level)).inc(count)
+    for (from_status, to_status), count in plan.transitions.items():
+        metrics.ticket_transitions_total.labels(from_status=from_status, to_status=to_status).inc(count)
 
 
 def _sweep_batch(context: _SweepContext, batch_size: int, result: SweepResult) -> int:
@@ -484,18 +480,16 @@ def _sweep_batch(context: _SweepContext, batch_size: int, result: SweepResult) -
         if not tickets:
             return 0
         plan = _plan_batch(tickets, context, result)
-        plan.events += _auto_assign(plan.escalated, context, result)
+        for event in _auto_assign(plan.escalated, context, result):
+            plan.events.add_instance(event)
         _tickets_update(tickets)
-        _rows_insert(TicketEvent, plan.events)
-        _rows_insert(Notification, plan.notifications)
+        plan.events.insert()
+        plan.notifications.insert()
         if plan.escalated:
             tickets_changed.send(sender=Ticket, tickets=plan.escalated)
-        ids = [notification.pk for notification in plan.notifications]
-        if ids:
-            notifications_publish_on_commit(ids)
-        if plan.breaches or plan.escalation_levels:
-            breaches, levels = plan.breaches, plan.escalation_levels
-            transaction.on_commit(lambda: _count_metrics(breaches, levels), robust=True)
+        notifications_publish_on_commit(plan.notifications.ids)
+        if plan.breaches or plan.escalation_levels or plan.transitions:
+            transaction.on_commit(lambda: _count_metrics(plan), robust=True)
     result.batches += 1
     return len(tickets)
 
