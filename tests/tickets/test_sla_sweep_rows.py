@@ -107,3 +107,23 @@ def test_projection_rows_are_recorded_from_ids(desk, django_capture_on_commit_ca
     rows = TicketLogProjection.objects.filter(pk__in=ids)
     assert sorted(rows.values_list("ticket_id", flat=True), key=str) == sorted((t.pk for t in tickets), key=str)
     assert set(rows.values_list("status", "attempts", "last_error", "delivered_at")) == {("pending", 0, "", None)}
+
+
+def test_the_update_joins_by_row_address_and_falls_back_to_ids(desk, caplog):
+    from django.db.models.expressions import RawSQL
+
+    from tickets.sweep import _tickets_update
+
+    moved, kept = _ticket(title="moved"), _ticket(title="kept")
+    rows = Ticket.objects.filter(pk__in=[moved.pk, kept.pk]).annotate(sweep_row=RawSQL("tickets_ticket.ctid::text", ()))
+    tickets = list(rows.select_for_update())
+    Ticket.objects.filter(pk=moved.pk).update(priority=5)  # a new row version: its address changes
+    for ticket in tickets:
+        ticket.version, ticket.escalation_level = 41, 3
+
+    _tickets_update(tickets)
+
+    assert set(Ticket.objects.filter(pk__in=[moved.pk, kept.pk]).values_list("version", "escalation_level")) == {
+        (41, 3)
+    }
+    assert "updated by id" in caplog.text
