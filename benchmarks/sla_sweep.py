@@ -12,7 +12,8 @@ the recipients. Deliveries and projections are published to the real Redis broke
 the queues are purged afterwards), as in production; no worker runs, so nothing is delivered.
 
 Measured, each on a fresh copy of the same due rows (restored from a snapshot table):
-1. `sla_sweep(now)`: one sweep applying every due ticket (escalations + notices);
+1. `sla_sweep(now)`: one sweep applying every due ticket (escalations + notices), with the
+   periodic task's `SLA_SWEEP_WORKERS` batch loops (`--workers` to choose);
 2. `sla_sweep(now)` again: nothing due (p50 over 50 runs, and its SQL queries);
 3. the naive loop of the original system: every overdue OPEN ticket loaded and changed one by
    one (`ticket_change_status` per VIP ticket, `Notification.objects.create` per recipient);
@@ -243,7 +244,7 @@ def timed(function, *args, **kwargs):
     return result, elapsed, count
 
 
-def calendar_sweep(now: datetime, batch_size, plain_s: float, plain_q: int) -> None:
+def calendar_sweep(now: datetime, batch_size, plain_s: float, plain_q: int, workers: int) -> None:
     """The same sweep with a business calendar on the VIP policy; the policy is put back after."""
     from datetime import date
 
@@ -261,7 +262,7 @@ def calendar_sweep(now: datetime, batch_size, plain_s: float, plain_q: int) -> N
     vip = SlaPolicy.objects.get(client_type="VIP")
     services.sla_policy_update(policy=vip, calendar=calendar)
     try:
-        sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=batch_size)
+        sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=batch_size, workers=workers)
     finally:
         services.sla_policy_update(policy=SlaPolicy.objects.get(client_type="VIP"), calendar=None)
         calendar.delete()
@@ -279,6 +280,7 @@ def main() -> None:
     parser.add_argument("--refill", action="store_true")
     parser.add_argument("--batch-size", type=int, default=None, help="default: settings.SLA_SWEEP_BATCH_SIZE")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--workers", type=int, default=None, help="default: settings.SLA_SWEEP_WORKERS")
     parser.add_argument("--calendar", action="store_true", help="also sweep with a calendar on the VIP policy")
     parser.add_argument("--vip-share", type=float, default=0.2, help="VIP share of the tickets not due (default 0.2)")
     args = parser.parse_args()
@@ -311,7 +313,11 @@ def main() -> None:
     print(f"{args.tickets:,} tickets, {vip:.0%} VIP; {args.due:,} due, half of them VIP", flush=True)
     reset()
 
-    sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=args.batch_size)
+    from django.conf import settings
+
+    workers = args.workers or settings.SLA_SWEEP_WORKERS
+    print(f"sweep workers: {workers} (statements counted on the first one's connection)", flush=True)
+    sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=args.batch_size, workers=workers)
     print(
         f"sweep: {sweep.touched} tickets, escalations {sweep.escalations}, notices {sweep.breach_notices},"
         f" {sweep.notifications} notifications, {sweep.batches} batches: {sweep_s:.2f} s, {sweep_q} queries",
@@ -319,7 +325,7 @@ def main() -> None:
     )
     idle = []
     for _ in range(50):
-        result, elapsed, idle_q = timed(sla_sweep, now=now)
+        result, elapsed, idle_q = timed(sla_sweep, now=now, workers=workers)
         assert result.touched == 0
         idle.append(elapsed * 1000)
     idle_p50 = statistics.median(idle)
@@ -327,7 +333,7 @@ def main() -> None:
 
     if args.calendar:
         reset()
-        calendar_sweep(now, args.batch_size, sweep_s, sweep_q)
+        calendar_sweep(now, args.batch_size, sweep_s, sweep_q, workers)
     if args.skip_naive:
         reset()
         return

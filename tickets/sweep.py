@@ -12,6 +12,7 @@ See docs/adr/0006-sla-sweep.md.
 """
 
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -535,13 +536,69 @@ def _dry_run(context: _SweepContext, batch_size: int, result: SweepResult) -> No
             return
 
 
-def sla_sweep(*, now: datetime, batch_size: int | None = None, dry_run: bool = False) -> SweepResult:
+def _merge(result: SweepResult, part: SweepResult) -> None:
+    for name in ("touched", "warnings", "breaches", "breach_notices", "auto_assigned", "notifications", "batches"):
+        setattr(result, name, getattr(result, name) + getattr(part, name))
+    result.first_response_warnings += part.first_response_warnings
+    result.first_response_breaches += part.first_response_breaches
+    for level, count in part.escalations.items():
+        result.escalations[level] = result.escalations.get(level, 0) + count
+
+
+def _sweep_loop(context: _SweepContext, batch_size: int, result: SweepResult) -> None:
+    """Batch after batch until one comes back short: nothing left that no one else holds."""
+    while _sweep_batch(context, batch_size, result) == batch_size:
+        pass
+
+
+def _sweep_helper(context: _SweepContext, batch_size: int, part: SweepResult, errors: list) -> None:
+    try:
+        _sweep_loop(context, batch_size, part)
+    except Exception as exc:  # re-raised by the sweep once every loop is done
+        errors.append(exc)
+    finally:
+        connection.close()  # the thread's own connection
+
+
+def _sweep_batches(context: _SweepContext, batch_size: int, result: SweepResult, workers: int) -> None:
+    """Every due batch. With `workers` > 1 and a first batch that came back full (more may be
+    due), as many loops at once, each on its own connection: SKIP LOCKED hands each batch to one
+    of them, and one plans its batch in Python while PostgreSQL writes another's. Never inside a
+    caller's transaction (the other connections could not see its rows), never for an idle
+    sweep (no thread, no connection: one query). The loops share the context (policies and
+    recipients, read once)."""
+    if _sweep_batch(context, batch_size, result) < batch_size:
+        return
+    if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        _sweep_loop(context, batch_size, result)
+        return
+    parts, errors = [SweepResult(now=context.now) for _ in range(workers - 1)], []
+    threads = [
+        threading.Thread(target=_sweep_helper, args=(context, batch_size, part, errors), name=f"sla-sweep-{n}")
+        for n, part in enumerate(parts, start=1)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        _sweep_loop(context, batch_size, result)
+    finally:
+        for thread in threads:
+            thread.join()
+        for part in parts:
+            _merge(result, part)
+    if errors:
+        raise errors[0]
+
+
+def sla_sweep(*, now: datetime, batch_size: int | None = None, dry_run: bool = False, workers: int = 1) -> SweepResult:
     """Applies every SLA action due at `now` and returns what it did.
 
     Warnings, breaches and escalations are recorded as ticket events and notifications in the
     same transaction as the ticket change; deliveries, projections and metrics follow on
-    commit. Safe to run concurrently and repeatedly (see the module docstring). `dry_run`
-    computes the same result without locking or writing anything.
+    commit. Safe to run concurrently and repeatedly (see the module docstring), so `workers`
+    batch loops may run at once (threads with their own connections; the periodic task uses
+    settings.SLA_SWEEP_WORKERS). `dry_run` computes the same result without locking or writing
+    anything.
     """
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
     started = time.perf_counter()
@@ -553,8 +610,7 @@ def sla_sweep(*, now: datetime, batch_size: int | None = None, dry_run: bool = F
             _dry_run(context, batch_size, result)
             transaction.set_rollback(True)
     else:
-        while _sweep_batch(context, batch_size, result) == batch_size:
-            pass
+        _sweep_batches(context, batch_size, result, workers)
     result.duration_s = time.perf_counter() - started
     if not dry_run:
         metrics.sla_sweep_duration_seconds.observe(result.duration_s)
