@@ -1,24 +1,29 @@
 """SLA sweep at 1,000,000 open tickets on PostgreSQL, against a naive per-row loop.
 
     REDIS_URL=redis://127.0.0.1:6379/8 .venv/bin/python benchmarks/sla_sweep.py [--tickets 1000000]
-        [--due 10000] [--refill] [--calendar]
+        [--due 10000] [--refill] [--calendar] [--vip-share 0.2]
 
 Creates its own database (`techsupport_slabench` on BENCH_PG, default
-postgres://postgres@127.0.0.1:5432), migrates it and fills it with COPY: `--tickets` open tickets
-(20 % VIP), of which `--due` are past their due time (half VIP, half NORMAL, all OPEN, no sweep
-has seen them yet) and the rest are inside their window. 2 supervisors and 3 level-2+ agents are
+postgres://postgres@127.0.0.1:5432; BENCH_DB names another), migrates it and fills it with COPY:
+`--tickets` open tickets, of which `--due` are past their due time (half VIP, half NORMAL, all
+OPEN, no sweep has seen them yet) and the rest are inside their window (`--vip-share` of them VIP,
+20 % by default). 2 supervisors and 3 level-2+ agents are
 the recipients. Deliveries and projections are published to the real Redis broker (REDIS_URL;
 the queues are purged afterwards), as in production; no worker runs, so nothing is delivered.
 
 Measured, each on a fresh copy of the same due rows (restored from a snapshot table):
-1. `sla_sweep(now)`: one sweep applying every due ticket (escalations + notices);
+1. `sla_sweep(now)`: one sweep applying every due ticket (escalations + notices), with the
+   periodic task's `SLA_SWEEP_WORKERS` batch loops (`--workers` to choose);
 2. `sla_sweep(now)` again: nothing due (p50 over 50 runs, and its SQL queries);
 3. the naive loop of the original system: every overdue OPEN ticket loaded and changed one by
    one (`ticket_change_status` per VIP ticket, `Notification.objects.create` per recipient);
 4. the naive loop again a minute later: what it costs (and re-notifies) with "nothing new".
 With `--calendar`, the sweep of 1. runs again with a business calendar (Mon-Fri 09:00-18:00,
 Europe/Madrid, 10 holidays) on the VIP policy, i.e. on half of the due tickets: every VIP
-escalation then computes its next step in open hours. Both figures print side by side.
+escalation then computes its next step in open hours. Both figures print side by side. With
+`--vip-share 0.5` as well, half of all the tickets (and half of the due ones) have the calendar.
+Before each measurement the rows are restored, vacuumed and a CHECKPOINT flushes what the restore
+dirtied, so no measurement pays for the previous one's writes.
 Not a test: prints a Markdown table for docs/benchmarks.md.
 """
 
@@ -69,7 +74,7 @@ def django_setup() -> None:
     django.setup()
 
 
-def fill(n_tickets: int, n_due: int, now: datetime) -> None:
+def fill(n_tickets: int, n_due: int, now: datetime, vip_share: float) -> None:
     from django.contrib.auth.hashers import make_password
     from django.db import connection
 
@@ -127,7 +132,7 @@ def fill(n_tickets: int, n_due: int, now: datetime) -> None:
                 created = now - window - timedelta(seconds=rng.randrange(1, 1800))
                 status, agent = "OPEN", None
             else:  # inside the window, before the warning instant
-                tier = "VIP" if rng.random() < 0.2 else "NORMAL"
+                tier = "VIP" if rng.random() < vip_share else "NORMAL"
                 window = timedelta(hours=HOURS[tier])
                 created = now - window * WARNING * rng.random() * 0.9
                 status = rng.choice(["OPEN", "IN_PROGRESS"])
@@ -187,6 +192,7 @@ def vacuum() -> None:
         conn.execute("VACUUM ANALYZE tickets_ticket")
         conn.execute("VACUUM ANALYZE tickets_ticketevent")
         conn.execute("VACUUM ANALYZE tickets_notification")
+        conn.execute("CHECKPOINT")
 
 
 def purge() -> None:
@@ -238,7 +244,7 @@ def timed(function, *args, **kwargs):
     return result, elapsed, count
 
 
-def calendar_sweep(now: datetime, batch_size, plain_s: float, plain_q: int) -> None:
+def calendar_sweep(now: datetime, batch_size, plain_s: float, plain_q: int, workers: int) -> None:
     """The same sweep with a business calendar on the VIP policy; the policy is put back after."""
     from datetime import date
 
@@ -256,7 +262,7 @@ def calendar_sweep(now: datetime, batch_size, plain_s: float, plain_q: int) -> N
     vip = SlaPolicy.objects.get(client_type="VIP")
     services.sla_policy_update(policy=vip, calendar=calendar)
     try:
-        sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=batch_size)
+        sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=batch_size, workers=workers)
     finally:
         services.sla_policy_update(policy=SlaPolicy.objects.get(client_type="VIP"), calendar=None)
         calendar.delete()
@@ -274,7 +280,9 @@ def main() -> None:
     parser.add_argument("--refill", action="store_true")
     parser.add_argument("--batch-size", type=int, default=None, help="default: settings.SLA_SWEEP_BATCH_SIZE")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--workers", type=int, default=None, help="default: settings.SLA_SWEEP_WORKERS")
     parser.add_argument("--calendar", action="store_true", help="also sweep with a calendar on the VIP policy")
+    parser.add_argument("--vip-share", type=float, default=0.2, help="VIP share of the tickets not due (default 0.2)")
     args = parser.parse_args()
 
     database_ensure()
@@ -291,16 +299,25 @@ def main() -> None:
         have_snapshot = cursor.fetchone()[0] is not None
     # `now` is when the data was made: the same instant for every run, so every run sees the
     # same due set whatever the wall clock says.
-    marker = Path(ROOT / "var" / "slabench-now.txt")
-    if args.refill or not have_snapshot or Ticket.objects.count() != args.tickets or not marker.exists():
+    marker = Path(ROOT / "var" / f"slabench-now-{BENCH_DB}.txt")
+    shape = f"{args.tickets} {args.due} {args.vip_share}"
+    lines = marker.read_text().split("\n") if marker.exists() else []
+    if args.refill or not have_snapshot or len(lines) < 2 or lines[1] != shape:
         now = datetime.now(UTC).replace(microsecond=0)
-        fill(args.tickets, args.due, now)
+        fill(args.tickets, args.due, now, args.vip_share)
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(now.isoformat())
-    now = datetime.fromisoformat(marker.read_text().strip())
+        marker.write_text(f"{now.isoformat()}\n{shape}")
+        lines = marker.read_text().split("\n")
+    now = datetime.fromisoformat(lines[0].strip())
+    vip = Ticket.objects.filter(client_type="VIP").count() / args.tickets
+    print(f"{args.tickets:,} tickets, {vip:.0%} VIP; {args.due:,} due, half of them VIP", flush=True)
     reset()
 
-    sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=args.batch_size)
+    from django.conf import settings
+
+    workers = args.workers or settings.SLA_SWEEP_WORKERS
+    print(f"sweep workers: {workers} (statements counted on the first one's connection)", flush=True)
+    sweep, sweep_s, sweep_q = timed(sla_sweep, now=now, batch_size=args.batch_size, workers=workers)
     print(
         f"sweep: {sweep.touched} tickets, escalations {sweep.escalations}, notices {sweep.breach_notices},"
         f" {sweep.notifications} notifications, {sweep.batches} batches: {sweep_s:.2f} s, {sweep_q} queries",
@@ -308,7 +325,7 @@ def main() -> None:
     )
     idle = []
     for _ in range(50):
-        result, elapsed, idle_q = timed(sla_sweep, now=now)
+        result, elapsed, idle_q = timed(sla_sweep, now=now, workers=workers)
         assert result.touched == 0
         idle.append(elapsed * 1000)
     idle_p50 = statistics.median(idle)
@@ -316,7 +333,7 @@ def main() -> None:
 
     if args.calendar:
         reset()
-        calendar_sweep(now, args.batch_size, sweep_s, sweep_q)
+        calendar_sweep(now, args.batch_size, sweep_s, sweep_q, workers)
     if args.skip_naive:
         reset()
         return

@@ -164,6 +164,7 @@ SECTIONS: list[tuple[str, list[Variable]]] = [
         "SLA",
         [
             Variable("SLA_SWEEP_BATCH_SIZE", "Tickets per sweep transaction."),
+            Variable("SLA_SWEEP_WORKERS", "Batch loops of the periodic sweep at once, each on its own connection."),
             Variable("TICKET_LOCK_TIMEOUT_MS", "How long a ticket change waits for a concurrent one before 409."),
             Variable(
                 "AUTO_ASSIGN_MAX_OPEN_PER_AGENT",

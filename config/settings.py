@@ -404,6 +404,9 @@ PERIODIC_TASKS: dict[str, dict] = {
 
 # --- SLA ---------------------------------------------------------------------------------
 SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=1000)
+# Batch loops of the periodic sweep at once, each on its own database connection (SKIP LOCKED
+# shares the due rows out): one plans a batch in Python while PostgreSQL writes another's.
+SLA_SWEEP_WORKERS = env.int("SLA_SWEEP_WORKERS", default=2)
 # How long a ticket change waits for a concurrent one on the same ticket (PostgreSQL
 # lock_timeout) before it is refused with 409 concurrent_update.
 TICKET_LOCK_TIMEOUT_MS = env.int("TICKET_LOCK_TIMEOUT_MS", default=3000)

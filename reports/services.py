@@ -13,6 +13,7 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -36,15 +37,32 @@ def _project_task():
     return ticket_log_project_task
 
 
-def ticket_log_projections_record(*, tickets: list) -> list[TicketLogProjection]:
+def ticket_log_projections_record(*, tickets: list) -> list[int]:
     """Records "project these tickets" in the caller's transaction (one INSERT) and enqueues the
     deliveries once it commits — nothing if it rolls back. A failing enqueue (broker down) is
-    logged, not raised: the rows stay pending and the re-drive picks them up."""
+    logged, not raised: the rows stay pending and the re-drive picks them up. Returns the new
+    rows' ids."""
     if not tickets:
         return []
-    projections = TicketLogProjection.objects.bulk_create([TicketLogProjection(ticket=ticket) for ticket in tickets])
-    publish_on_commit(_project_task(), [projection.pk for projection in projections])
-    return projections
+    ids = _projections_insert([ticket.pk for ticket in tickets], timezone.now())
+    publish_on_commit(_project_task(), ids)
+    return ids
+
+
+def _projections_insert(ticket_ids: list, now: datetime) -> list[int]:
+    """One INSERT of pending rows. On PostgreSQL from an array of ids (an SLA sweep's batch
+    escalates thousands of tickets at once: model instances cost more than the insert)."""
+    if connection.vendor != "postgresql":
+        rows = [TicketLogProjection(ticket_id=ticket_id, created_at=now, updated_at=now) for ticket_id in ticket_ids]
+        return [row.pk for row in TicketLogProjection.objects.bulk_create(rows)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reports_ticketlogprojection (ticket_id, status, attempts, last_error, created_at, updated_at)"
+            " SELECT ticket_id, %s, 0, '', %s, %s FROM unnest(%s::uuid[]) WITH ORDINALITY AS t(ticket_id, n)"
+            " ORDER BY n RETURNING id",
+            [TicketLogProjection.Status.PENDING, now, now, "{" + ",".join(map(str, ticket_ids)) + "}"],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def ticket_log_document_for(ticket) -> dict:

@@ -30,6 +30,7 @@ from django.utils import timezone
 from accounts.models import User
 from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound
+from techsupport.pgcopy import CopyRows, Uuid4Pool, copy_text
 from techsupport.tasks import publish_on_commit, redrive
 from tickets.models import Notification, Ticket
 
@@ -98,6 +99,66 @@ def notifications_build(
             )
         )
     return rows
+
+
+class NotificationRows:
+    """Notification rows for one bulk insert, built without model instances (a sweep's burst:
+    tens of thousands of rows; techsupport/pgcopy.py): the same rows as `notifications_build`,
+    each event's message and data formatted once for all its recipients, each recipient's
+    columns once per batch. `ids` are the new rows' ids, in order, for
+    `notifications_publish_on_commit`."""
+
+    # The per-recipient columns first, then those every recipient of an event shares.
+    FIELDS = ["id", "recipient_id", "email_status", "webhook_status"]
+    FIELDS += ["ticket_id", "kind", "message", "data", "created_at", "updated_at", "attempts", "last_error"]
+
+    def __init__(self):
+        self.rows = CopyRows(Notification, self.FIELDS)
+        self.ids: list[str] = []
+        self._webhook = Delivery.PENDING if settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
+        self._uuids = Uuid4Pool()
+        self._recipients: dict = {}  # user id → "recipient_id<TAB>email_status" as COPY text
+        self._instants: dict = {}  # instant → its COPY text
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(
+        self, *, ticket_id, kind: str, recipients: list[User], message: str, data: dict, now: datetime, webhook=True
+    ) -> None:
+        """`notifications_build`'s rows: one per recipient, email pending for recipients with
+        an address, the SLA webhook (when configured and `webhook`) on the first row only."""
+        if not recipients:
+            return
+        ids = self._uuids.take(len(recipients))
+        self.ids += ids
+        first = self._webhook if webhook else Delivery.SKIPPED
+        if not self.rows.as_text:
+            for index, (row_id, user) in enumerate(zip(ids, recipients, strict=True)):
+                email = Delivery.PENDING if user.email else Delivery.SKIPPED
+                webhook_status = first if index == 0 else Delivery.SKIPPED
+                self.rows.add((row_id, user.pk, email, webhook_status, ticket_id, kind, message, data, now, now, 0, ""))
+            return
+        instant = self._instants.get(now) or self._instants.setdefault(now, copy_text(now))
+        tail = f"{ticket_id}\t{copy_text(kind)}\t{copy_text(message)}\t{copy_text(data)}\t{instant}\t{instant}\t0\t"
+        heads = [self._recipient(user) for user in recipients]
+        webhooks = [first.value] + [Delivery.SKIPPED.value] * (len(ids) - 1)
+        rows = zip(ids, heads, webhooks, strict=True)
+        self.rows.add_lines([f"{row_id}\t{head}\t{webhook}\t{tail}" for row_id, head, webhook in rows])
+
+    def _recipient(self, user: User) -> str:
+        head = self._recipients.get(user.pk)
+        if head is None:
+            email = Delivery.PENDING if user.email else Delivery.SKIPPED
+            head = self._recipients[user.pk] = f"{user.pk}\t{email.value}"
+        return head
+
+    def add_instance(self, notification: Notification) -> None:
+        self.rows.add_instance(notification)
+        self.ids.append(str(notification.pk))
+
+    def insert(self) -> None:
+        self.rows.insert()
 
 
 def notifications_publish_on_commit(notification_ids: list) -> None:

@@ -328,12 +328,7 @@ def transition_apply(
     `_on_ticket_changed` when `to_status` is in PROJECTED_STATUSES.
     Raises 409 `invalid_transition` with the allowed targets in `details`.
     """
-    transition_check(ticket, to_status)
-    from_status = ticket.status
-    ticket.status = to_status
-    ticket.updated_at = now
-    ticket.version += 1
-    clock = _timestamps_move(ticket, from_status, to_status, now)
+    from_status, clock = transition_move(ticket, to_status, now=now)
     transaction.on_commit(
         lambda: metrics.ticket_transitions_total.labels(from_status=from_status, to_status=to_status).inc()
     )
@@ -346,6 +341,19 @@ def transition_apply(
         data={"escalationLevel": ticket.escalation_level, **clock, **(data or {})},
         created_at=now,
     )
+
+
+def transition_move(ticket: Ticket, to_status: str, *, now: datetime) -> tuple[str, dict]:
+    """`transition_apply` without its event and its metric (the SLA sweep writes the events of
+    a batch as rows and counts the transitions once per batch): checks the transition table,
+    moves the ticket in memory, and returns the status it left and what the event records of
+    the SLA clock."""
+    transition_check(ticket, to_status)
+    from_status = ticket.status
+    ticket.status = to_status
+    ticket.updated_at = now
+    ticket.version += 1
+    return from_status, _timestamps_move(ticket, from_status, to_status, now)
 
 
 def _timestamps_move(ticket: Ticket, from_status: str, to_status: str, now: datetime) -> dict:

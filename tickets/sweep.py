@@ -12,23 +12,25 @@ See docs/adr/0006-sla-sweep.md.
 """
 
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Q
-from psycopg.types.json import Jsonb
+from django.db.models.expressions import RawSQL
 
 from accounts.models import User
 from accounts.roles import Role
+from techsupport.pgcopy import NULL, CopyRows, copy_text
 from tickets import metrics, sla
 from tickets.auto_assign import tickets_auto_assign
 from tickets.models import Notification, SlaPolicy, Ticket, TicketEvent
-from tickets.notifications import notifications_build, notifications_publish_on_commit
-from tickets.services import ESCALATED_MIN_AGENT_LEVEL, agent_level_too_low, escalation_unassign, transition_apply
+from tickets.notifications import NotificationRows, notifications_publish_on_commit
+from tickets.services import ESCALATED_MIN_AGENT_LEVEL, agent_level_too_low, escalation_unassign, transition_move
 from tickets.signals import tickets_changed
 from tickets.states import CLOCK_STOPPED, TicketStatus, can_transition
 
@@ -50,6 +52,19 @@ _SWEPT_FIELDS = [
     "first_response_breached_at",
 ]
 FIRST_RESPONSE, RESOLUTION = sla.TARGET_FIRST_RESPONSE, sla.TARGET_RESOLUTION
+# The same columns as attributes, in the order of the UPDATE's arrays (after the row and the id).
+_UPDATED_ATTNAMES = [
+    "status",
+    "agent_id",
+    "updated_at",
+    "escalation_level",
+    "sla_breached_at",
+    "sla_next_check_at",
+    "version",
+    "sla_resolution_check_at",
+    "first_response_warned_at",
+    "first_response_breached_at",
+]
 
 
 @dataclass(frozen=True)
@@ -192,13 +207,30 @@ class _SweepContext:
         return self._seniors + self.supervisors()
 
 
+# The columns of the events a sweep writes (the id is the database's).
+_EVENT_FIELDS = ["ticket_id", "actor_id", "kind", "from_status", "to_status", "data", "created_at"]
+
+
 @dataclass
 class _BatchPlan:
-    events: list[TicketEvent] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
+    """What one batch writes besides its tickets: rows built as COPY text, not model instances
+    (techsupport/pgcopy.py), and the counts its metrics take on commit."""
+
+    events: CopyRows = field(default_factory=lambda: CopyRows(TicketEvent, _EVENT_FIELDS))
+    notifications: NotificationRows = field(default_factory=NotificationRows)
     escalated: list[Ticket] = field(default_factory=list)
     breaches: Counter = field(default_factory=Counter)  # (tier, action) → tickets
     escalation_levels: Counter = field(default_factory=Counter)  # level → tickets
+    transitions: Counter = field(default_factory=Counter)  # (from status, to status) → tickets
+
+    def event(self, ticket: Ticket, *, kind: str, from_status: str, now: datetime, data: dict) -> None:
+        """A system event (no actor) to `ticket.status`."""
+        if not self.events.as_text:
+            self.events.add((ticket.pk, None, kind, from_status, ticket.status, data, now))
+            return
+        statuses = f"{copy_text(from_status)}\t{copy_text(ticket.status)}"
+        line = f"{ticket.pk}\t{NULL}\t{copy_text(kind)}\t{statuses}\t{copy_text(data)}\t{copy_text(now)}"
+        self.events.add_lines([line])
 
 
 def _iso(instant: datetime) -> str:
@@ -275,25 +307,26 @@ def _breach_record(ticket: Ticket, policy: sla.PolicyValues, plan: _BatchPlan, r
     data["firstBreach"] = True
 
 
-def _step_event(ticket: Ticket, step: SlaStep, agent, context, plan, result, data: dict):
-    """Applies the step's change to the ticket; returns (event, notification kind, recipients)."""
+def _step_event(ticket: Ticket, step: SlaStep, agent, context, plan: _BatchPlan, result, data: dict):
+    """Applies the step's change to the ticket and adds its event; returns (notification kind,
+    recipients)."""
     now = context.now
     if step.action == WARNING:
         result.warnings += 1
         recipients = [agent] if agent is not None and agent.is_active else context.supervisors()
-        event = _event(ticket, kind=TicketEvent.Kind.SLA_WARNING, now=now, data=data)
-        return event, Notification.Kind.SLA_WARNING, recipients
+        _event(plan, ticket, kind=TicketEvent.Kind.SLA_WARNING, now=now, data=data)
+        return Notification.Kind.SLA_WARNING, recipients
     if step.action == BREACH:
         result.breach_notices += 1
         ticket.version += 1  # the breach is recorded on the ticket; a warning changes nothing on it
-        event = _event(ticket, kind=TicketEvent.Kind.SLA_BREACH, now=now, data=data)
-        return event, Notification.Kind.SLA_BREACH, context.supervisors()
+        _event(plan, ticket, kind=TicketEvent.Kind.SLA_BREACH, now=now, data=data)
+        return Notification.Kind.SLA_BREACH, context.supervisors()
     data["reason"] = "sla"
-    event = _escalate(ticket, now=now, kind=TicketEvent.Kind.ESCALATED, data=data)
+    _escalate(ticket, plan, now=now, kind=TicketEvent.Kind.ESCALATED, data=data)
     plan.escalated.append(ticket)
     plan.escalation_levels[ticket.escalation_level] += 1
     result.escalations[ticket.escalation_level] = result.escalations.get(ticket.escalation_level, 0) + 1
-    return event, Notification.Kind.SLA_ESCALATION, context.escalation_recipients()
+    return Notification.Kind.SLA_ESCALATION, context.escalation_recipients()
 
 
 def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResult) -> _BatchPlan:
@@ -315,10 +348,9 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
         data = {"slaDueAt": _iso(ticket.sla_due_at), "clientType": ticket.client_type, "target": RESOLUTION}
         if step.action in (BREACH, ESCALATION) and ticket.sla_breached_at is None:
             _breach_record(ticket, policy, plan, result, data)
-        event, kind, recipients = _step_event(ticket, step, agent, context, plan, result, data)
-        plan.events.append(event)
-        plan.notifications += notifications_build(
-            ticket=ticket,
+        kind, recipients = _step_event(ticket, step, agent, context, plan, result, data)
+        plan.notifications.add(
+            ticket_id=ticket.pk,
             kind=kind,
             recipients=recipients,
             message=_message(kind, ticket, ticket.escalation_level),
@@ -327,8 +359,8 @@ def _plan_batch(tickets: list[Ticket], context: _SweepContext, result: SweepResu
         )
         if step.action == ESCALATION and agent is not None and agent_level_too_low(agent, ticket.status):
             unassigned_event, notification = escalation_unassign(ticket, agent, actor=None, now=context.now)
-            plan.events.append(unassigned_event)
-            plan.notifications.append(notification)
+            plan.events.add_instance(unassigned_event)
+            plan.notifications.add_instance(notification)
     result.notifications += len(plan.notifications)
     return plan
 
@@ -352,9 +384,9 @@ def _first_response_plan(ticket: Ticket, step: SlaStep, agent, context, plan: _B
         result.first_response_breaches += 1
         plan.breaches[(ticket.client_type, FIRST_RESPONSE.upper())] += 1
         kind, recipients = Notification.Kind.SLA_BREACH, context.supervisors()
-    plan.events.append(_event(ticket, kind=kind, now=now, data=data))
-    plan.notifications += notifications_build(
-        ticket=ticket,
+    _event(plan, ticket, kind=kind, now=now, data=data)
+    plan.notifications.add(
+        ticket_id=ticket.pk,
         kind=kind,
         recipients=recipients,
         message=_first_response_message(kind, ticket),
@@ -371,27 +403,26 @@ def _first_response_message(kind: str, ticket: Ticket) -> str:
     return f"First response breached: ticket {name} had no response by {due}."
 
 
-def _event(ticket: Ticket, *, kind: str, now: datetime, data: dict) -> TicketEvent:
+def _event(plan: _BatchPlan, ticket: Ticket, *, kind: str, now: datetime, data: dict) -> None:
     """An SLA event that leaves the status as it is."""
-    return TicketEvent(
-        ticket=ticket,
-        kind=kind,
-        from_status=ticket.status,
-        to_status=ticket.status,
-        data={"escalationLevel": ticket.escalation_level, **data},
-        created_at=now,
-    )
+    data = {"escalationLevel": ticket.escalation_level, **data}
+    plan.event(ticket, kind=kind, from_status=ticket.status, now=now, data=data)
 
 
-def _escalate(ticket: Ticket, *, now: datetime, kind: str, data: dict) -> TicketEvent:
+def _escalate(ticket: Ticket, plan: _BatchPlan, *, now: datetime, kind: str, data: dict) -> None:
     if can_transition(ticket.status, TicketStatus.ESCALATED):
-        return transition_apply(ticket, TicketStatus.ESCALATED, actor=None, now=now, kind=kind, data=data)
+        # `transition_apply`'s change and event; its metric is counted once for the batch.
+        from_status, clock = transition_move(ticket, TicketStatus.ESCALATED, now=now)
+        plan.transitions[(from_status, ticket.status)] += 1
+        data = {"escalationLevel": ticket.escalation_level, **clock, **data}
+        plan.event(ticket, kind=kind, from_status=from_status, now=now, data=data)
+        return
     # Already ESCALATED: the table has no ESCALATED→ESCALATED; a re-escalation is a level
     # change recorded as an escalation event without a status transition.
     ticket.escalation_level += 1
     ticket.updated_at = now
     ticket.version += 1
-    return _event(ticket, kind=kind, now=now, data=data)
+    _event(plan, ticket, kind=kind, now=now, data=data)
 
 
 def _array(values) -> str:
@@ -404,98 +435,73 @@ def _array(values) -> str:
     )
 
 
+_UPDATE = """
+    UPDATE tickets_ticket AS t
+       SET status = v.status, agent_id = v.agent_id, updated_at = v.updated_at,
+           escalation_level = v.escalation_level, sla_breached_at = v.sla_breached_at,
+           sla_next_check_at = v.sla_next_check_at, version = v.version,
+           sla_resolution_check_at = v.sla_resolution_check_at,
+           first_response_warned_at = v.first_response_warned_at,
+           first_response_breached_at = v.first_response_breached_at
+      FROM unnest(%s::tid[], %s::uuid[], %s::varchar[], %s::uuid[], %s::timestamptz[], %s::smallint[],
+                  %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::timestamptz[],
+                  %s::timestamptz[], %s::timestamptz[])
+           AS v(row, id, status, agent_id, updated_at, escalation_level, sla_breached_at, sla_next_check_at,
+                version, sla_resolution_check_at, first_response_warned_at, first_response_breached_at)
+     WHERE {join}
+"""
+
+
 def _tickets_update(tickets: list[Ticket]) -> None:
-    """One UPDATE for the whole batch. On PostgreSQL from arrays joined by id (Django's
-    bulk_update builds a CASE per column with a branch per row, quadratic in the batch size)."""
+    """One UPDATE for the whole batch. On PostgreSQL from arrays (Django's bulk_update builds a
+    CASE per column with a branch per row, quadratic in the batch size), joined by the rows'
+    physical address (`ctid`, read by the batch's SELECT … FOR UPDATE: the rows are locked, so
+    it cannot move before this statement): a TID scan, where a join by id probes the primary key
+    index once per row (mostly disk reads at 1M tickets) or hashes the whole table. The id is
+    checked too; should a row not match (it never should), the batch is written again by id."""
     if connection.vendor != "postgresql":
         Ticket.objects.bulk_update(tickets, _SWEPT_FIELDS)
         return
+    # A ctid is "(page,item)": quoted in the array literal for its comma.
+    rows = "{" + ",".join(f'"{t.sweep_row}"' if getattr(t, "sweep_row", None) else "NULL" for t in tickets) + "}"
+    columns = [rows, _array(t.pk for t in tickets)]
+    columns += [_array(getattr(t, name) for t in tickets) for name in _UPDATED_ATTNAMES]
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE tickets_ticket AS t
-               SET status = v.status, agent_id = v.agent_id, updated_at = v.updated_at,
-                   escalation_level = v.escalation_level, sla_breached_at = v.sla_breached_at,
-                   sla_next_check_at = v.sla_next_check_at, version = v.version,
-                   sla_resolution_check_at = v.sla_resolution_check_at,
-                   first_response_warned_at = v.first_response_warned_at,
-                   first_response_breached_at = v.first_response_breached_at
-              FROM unnest(%s::uuid[], %s::varchar[], %s::uuid[], %s::timestamptz[], %s::smallint[],
-                          %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::timestamptz[],
-                          %s::timestamptz[], %s::timestamptz[])
-                   AS v(id, status, agent_id, updated_at, escalation_level, sla_breached_at, sla_next_check_at,
-                        version, sla_resolution_check_at, first_response_warned_at, first_response_breached_at)
-             WHERE t.id = v.id
-            """,
-            [
-                _array(t.pk for t in tickets),
-                _array(t.status for t in tickets),
-                _array(t.agent_id for t in tickets),
-                _array(t.updated_at for t in tickets),
-                _array(t.escalation_level for t in tickets),
-                _array(t.sla_breached_at for t in tickets),
-                _array(t.sla_next_check_at for t in tickets),
-                _array(t.version for t in tickets),
-                _array(t.sla_resolution_check_at for t in tickets),
-                _array(t.first_response_warned_at for t in tickets),
-                _array(t.first_response_breached_at for t in tickets),
-            ],
-        )
+        cursor.execute(_UPDATE.format(join="t.ctid = v.row AND t.id = v.id"), columns)
+        if cursor.rowcount != len(tickets):
+            logger.warning("sla sweep: rows moved under their lock; updated by id", extra={"rows": len(tickets)})
+            cursor.execute(_UPDATE.format(join="t.id = v.id"), columns)
 
 
-def _rows_insert(model, rows: list) -> None:
-    """One INSERT of many rows: COPY on PostgreSQL (tens of thousands of notifications in a
-    burst: bulk_create spends most of its time quoting parameters), bulk_create elsewhere.
-    Columns without a value (an auto-increment id) are left to the database."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(rows)
-        return
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(rows[0], f.attname) is None)]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    # psycopg adapts uuids, strings, numbers and instants itself; only JSON needs a wrapper.
-    json = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    attnames = [f.attname for f in fields]
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row([Jsonb(getattr(row, a)) if a in json else getattr(row, a) for a in attnames])
-
-
-def _count_metrics(breaches: Counter, levels: Counter) -> None:
-    for (tier, action), count in breaches.items():
+def _count_metrics(plan: _BatchPlan) -> None:
+    for (tier, action), count in plan.breaches.items():
         metrics.sla_breaches_total.labels(tier=tier, action=action.lower()).inc(count)
-    for level, count in levels.items():
+    for level, count in plan.escalation_levels.items():
         metrics.sla_escalations_total.labels(level=str(level)).inc(count)
+    for (from_status, to_status), count in plan.transitions.items():
+        metrics.ticket_transitions_total.labels(from_status=from_status, to_status=to_status).inc(count)
 
 
 def _sweep_batch(context: _SweepContext, batch_size: int, result: SweepResult) -> int:
     """Locks, decides and writes one batch in one transaction; returns how many rows it took."""
     with transaction.atomic():
-        tickets = list(
-            Ticket.objects.filter(sla_next_check_at__lte=context.now)
-            .order_by("sla_next_check_at")
-            .defer("description")
-            .select_for_update(skip_locked=True)[:batch_size]
-        )
+        due = Ticket.objects.filter(sla_next_check_at__lte=context.now).order_by("sla_next_check_at")
+        if connection.vendor == "postgresql":  # the rows' address, for the UPDATE (`_tickets_update`)
+            due = due.annotate(sweep_row=RawSQL("tickets_ticket.ctid::text", ()))
+        tickets = list(due.defer("description").select_for_update(skip_locked=True)[:batch_size])
         if not tickets:
             return 0
         plan = _plan_batch(tickets, context, result)
-        plan.events += _auto_assign(plan.escalated, context, result)
+        for event in _auto_assign(plan.escalated, context, result):
+            plan.events.add_instance(event)
         _tickets_update(tickets)
-        _rows_insert(TicketEvent, plan.events)
-        _rows_insert(Notification, plan.notifications)
+        plan.events.insert()
+        plan.notifications.insert()
         if plan.escalated:
             tickets_changed.send(sender=Ticket, tickets=plan.escalated)
-        ids = [notification.pk for notification in plan.notifications]
-        if ids:
-            notifications_publish_on_commit(ids)
-        if plan.breaches or plan.escalation_levels:
-            breaches, levels = plan.breaches, plan.escalation_levels
-            transaction.on_commit(lambda: _count_metrics(breaches, levels), robust=True)
+        notifications_publish_on_commit(plan.notifications.ids)
+        if plan.breaches or plan.escalation_levels or plan.transitions:
+            transaction.on_commit(lambda: _count_metrics(plan), robust=True)
     result.batches += 1
     return len(tickets)
 
@@ -530,13 +536,69 @@ def _dry_run(context: _SweepContext, batch_size: int, result: SweepResult) -> No
             return
 
 
-def sla_sweep(*, now: datetime, batch_size: int | None = None, dry_run: bool = False) -> SweepResult:
+def _merge(result: SweepResult, part: SweepResult) -> None:
+    for name in ("touched", "warnings", "breaches", "breach_notices", "auto_assigned", "notifications", "batches"):
+        setattr(result, name, getattr(result, name) + getattr(part, name))
+    result.first_response_warnings += part.first_response_warnings
+    result.first_response_breaches += part.first_response_breaches
+    for level, count in part.escalations.items():
+        result.escalations[level] = result.escalations.get(level, 0) + count
+
+
+def _sweep_loop(context: _SweepContext, batch_size: int, result: SweepResult) -> None:
+    """Batch after batch until one comes back short: nothing left that no one else holds."""
+    while _sweep_batch(context, batch_size, result) == batch_size:
+        pass
+
+
+def _sweep_helper(context: _SweepContext, batch_size: int, part: SweepResult, errors: list) -> None:
+    try:
+        _sweep_loop(context, batch_size, part)
+    except Exception as exc:  # re-raised by the sweep once every loop is done
+        errors.append(exc)
+    finally:
+        connection.close()  # the thread's own connection
+
+
+def _sweep_batches(context: _SweepContext, batch_size: int, result: SweepResult, workers: int) -> None:
+    """Every due batch. With `workers` > 1 and a first batch that came back full (more may be
+    due), as many loops at once, each on its own connection: SKIP LOCKED hands each batch to one
+    of them, and one plans its batch in Python while PostgreSQL writes another's. Never inside a
+    caller's transaction (the other connections could not see its rows), never for an idle
+    sweep (no thread, no connection: one query). The loops share the context (policies and
+    recipients, read once)."""
+    if _sweep_batch(context, batch_size, result) < batch_size:
+        return
+    if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        _sweep_loop(context, batch_size, result)
+        return
+    parts, errors = [SweepResult(now=context.now) for _ in range(workers - 1)], []
+    threads = [
+        threading.Thread(target=_sweep_helper, args=(context, batch_size, part, errors), name=f"sla-sweep-{n}")
+        for n, part in enumerate(parts, start=1)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        _sweep_loop(context, batch_size, result)
+    finally:
+        for thread in threads:
+            thread.join()
+        for part in parts:
+            _merge(result, part)
+    if errors:
+        raise errors[0]
+
+
+def sla_sweep(*, now: datetime, batch_size: int | None = None, dry_run: bool = False, workers: int = 1) -> SweepResult:
     """Applies every SLA action due at `now` and returns what it did.
 
     Warnings, breaches and escalations are recorded as ticket events and notifications in the
     same transaction as the ticket change; deliveries, projections and metrics follow on
-    commit. Safe to run concurrently and repeatedly (see the module docstring). `dry_run`
-    computes the same result without locking or writing anything.
+    commit. Safe to run concurrently and repeatedly (see the module docstring), so `workers`
+    batch loops may run at once (threads with their own connections; the periodic task uses
+    settings.SLA_SWEEP_WORKERS). `dry_run` computes the same result without locking or writing
+    anything.
     """
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
     started = time.perf_counter()
@@ -548,8 +610,7 @@ def sla_sweep(*, now: datetime, batch_size: int | None = None, dry_run: bool = F
             _dry_run(context, batch_size, result)
             transaction.set_rollback(True)
     else:
-        while _sweep_batch(context, batch_size, result) == batch_size:
-            pass
+        _sweep_batches(context, batch_size, result, workers)
     result.duration_s = time.perf_counter() - started
     if not dry_run:
         metrics.sla_sweep_duration_seconds.observe(result.duration_s)

@@ -8,6 +8,7 @@ celery-beat: its own container in production, inside `make run`'s worker locally
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from techsupport.tasks import publish, retry_rows, task_options
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 def sla_sweep_task() -> dict:
     """One sweep as of now. Redelivery after a worker crash is harmless: sweeps are idempotent; a
     sweep stopped by its time limit leaves the rest due for the next one."""
-    return sla_sweep(now=timezone.now()).as_dict()
+    return sla_sweep(now=timezone.now(), workers=settings.SLA_SWEEP_WORKERS).as_dict()
 
 
 @shared_task(bind=True, max_retries=DELIVERY_MAX_RETRIES, **task_options(limit_s=300))

@@ -90,3 +90,24 @@ def test_a_sweep_skips_a_ticket_locked_by_a_concurrent_change(desk):
     assert (first.touched, second.touched) == (1, 1)
     assert set(Ticket.objects.values_list("title", "escalation_level")) == {("Held", 1), ("Free", 1)}
     assert free.pk != held.pk
+
+
+def test_a_sweep_with_two_workers_applies_every_due_ticket_once(desk, django_assert_max_num_queries):
+    client = ClientFactory(type=ClientType.VIP)
+    tickets = [
+        without_first_response(
+            services.ticket_create(title=f"VIP {n}", description="Down.", client=client, actor=None, now=T0)
+        )
+        for n in range(40)
+    ]
+
+    result = sla_sweep(now=DUE, batch_size=3, workers=2)
+
+    assert (result.touched, result.escalations, result.notifications) == (40, {1: 40}, 40 * 4)
+    assert result.batches >= 14  # 40 rows in batches of 3, plus each loop's last, short one
+    assert Ticket.objects.filter(pk__in=[t.pk for t in tickets], escalation_level=1).count() == 40
+    assert TicketEvent.objects.filter(kind=TicketEvent.Kind.ESCALATED).count() == 40
+    assert Notification.objects.count() == 40 * len(desk.escalation_recipients)
+    # Nothing due: the first (empty) batch ends it, on this connection alone (BEGIN, SELECT, COMMIT).
+    with django_assert_max_num_queries(3):
+        assert sla_sweep(now=DUE, workers=2).touched == 0
