@@ -225,12 +225,12 @@ def _prepared_cursor(connection):
     `status=OPEN`, page 1, at 1M tickets). Statements go with their values inlined (no
     parameters): the plan is the one for exactly these values, never a generic one. psycopg
     forgets them all when the session rolls a transaction back."""
-    connection.ensure_connection()
     return connection._prepare_cursor(_PreparingCursor(connection.connection))
 
 
 def _page_rows(connection, compiled: CompiledBranches, statement: str, params: tuple) -> list[tuple]:
     if compiled.reusable:
+        connection.ensure_connection()  # the first statement of a new session, or after a drop
         text = psycopg.ClientCursor(connection.connection).mogrify(statement, params)
         try:
             with _prepared_cursor(connection) as cursor:
