@@ -82,23 +82,32 @@ def notifications_build(
     """Unsaved rows, one per recipient (the sweep bulk-inserts them). Email is pending for
     recipients with an address; the SLA webhook, when configured and `webhook`, rides on the
     first row only."""
-    webhook = Delivery.PENDING if webhook and settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
-    rows = []
-    for index, recipient in enumerate(recipients):
-        rows.append(
-            Notification(
-                recipient_id=recipient.pk,
-                ticket_id=ticket.pk,
-                kind=kind,
-                message=message,
-                data=data,
-                created_at=now,
-                updated_at=now,
-                email_status=Delivery.PENDING if recipient.email else Delivery.SKIPPED,
-                webhook_status=webhook if index == 0 else Delivery.SKIPPED,
-            )
+    webhooks = _webhook_deliveries(len(recipients), webhook)
+    return [
+        Notification(
+            recipient_id=recipient.pk,
+            ticket_id=ticket.pk,
+            kind=kind,
+            message=message,
+            data=data,
+            created_at=now,
+            updated_at=now,
+            email_status=_email_delivery(recipient),
+            webhook_status=webhook_status,
         )
-    return rows
+        for recipient, webhook_status in zip(recipients, webhooks, strict=True)
+    ]
+
+
+def _email_delivery(recipient: User) -> str:
+    """Email is pending for a recipient with an address."""
+    return Delivery.PENDING if recipient.email else Delivery.SKIPPED
+
+
+def _webhook_deliveries(count: int, webhook: bool) -> list[str]:
+    """The SLA webhook, when configured and `webhook`, rides on the first of `count` rows only."""
+    first = Delivery.PENDING if webhook and settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
+    return [first] + [Delivery.SKIPPED] * (count - 1) if count else []
 
 
 class NotificationRows:
@@ -115,7 +124,6 @@ class NotificationRows:
     def __init__(self):
         self.rows = CopyRows(Notification, self.FIELDS)
         self.ids: list[str] = []
-        self._webhook = Delivery.PENDING if settings.SLA_WEBHOOK_URL else Delivery.SKIPPED
         self._uuids = Uuid4Pool()
         self._recipients: dict = {}  # user id → "recipient_id<TAB>email_status" as COPY text
         self._instants: dict = {}  # instant → its COPY text
@@ -132,25 +140,22 @@ class NotificationRows:
             return
         ids = self._uuids.take(len(recipients))
         self.ids += ids
-        first = self._webhook if webhook else Delivery.SKIPPED
+        webhooks = _webhook_deliveries(len(recipients), webhook)
         if not self.rows.as_text:
-            for index, (row_id, user) in enumerate(zip(ids, recipients, strict=True)):
-                email = Delivery.PENDING if user.email else Delivery.SKIPPED
-                webhook_status = first if index == 0 else Delivery.SKIPPED
+            for row_id, user, webhook_status in zip(ids, recipients, webhooks, strict=True):
+                email = _email_delivery(user)
                 self.rows.add((row_id, user.pk, email, webhook_status, ticket_id, kind, message, data, now, now, 0, ""))
             return
         instant = self._instants.get(now) or self._instants.setdefault(now, copy_text(now))
         tail = f"{ticket_id}\t{copy_text(kind)}\t{copy_text(message)}\t{copy_text(data)}\t{instant}\t{instant}\t0\t"
         heads = [self._recipient(user) for user in recipients]
-        webhooks = [first.value] + [Delivery.SKIPPED.value] * (len(ids) - 1)
         rows = zip(ids, heads, webhooks, strict=True)
-        self.rows.add_lines([f"{row_id}\t{head}\t{webhook}\t{tail}" for row_id, head, webhook in rows])
+        self.rows.add_lines([f"{row_id}\t{head}\t{copy_text(webhook)}\t{tail}" for row_id, head, webhook in rows])
 
     def _recipient(self, user: User) -> str:
         head = self._recipients.get(user.pk)
         if head is None:
-            email = Delivery.PENDING if user.email else Delivery.SKIPPED
-            head = self._recipients[user.pk] = f"{user.pk}\t{email.value}"
+            head = self._recipients[user.pk] = f"{user.pk}\t{copy_text(_email_delivery(user))}"
         return head
 
     def add_instance(self, notification: Notification) -> None:

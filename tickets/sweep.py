@@ -53,18 +53,7 @@ _SWEPT_FIELDS = [
 ]
 FIRST_RESPONSE, RESOLUTION = sla.TARGET_FIRST_RESPONSE, sla.TARGET_RESOLUTION
 # The same columns as attributes, in the order of the UPDATE's arrays (after the row and the id).
-_UPDATED_ATTNAMES = [
-    "status",
-    "agent_id",
-    "updated_at",
-    "escalation_level",
-    "sla_breached_at",
-    "sla_next_check_at",
-    "version",
-    "sla_resolution_check_at",
-    "first_response_warned_at",
-    "first_response_breached_at",
-]
+_UPDATED_ATTNAMES = [Ticket._meta.get_field(name).attname for name in _SWEPT_FIELDS]
 
 
 @dataclass(frozen=True)
