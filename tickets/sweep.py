@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 from django.conf import settings
@@ -526,10 +526,10 @@ def _dry_run(context: _SweepContext, batch_size: int, result: SweepResult) -> No
 
 
 def _merge(result: SweepResult, part: SweepResult) -> None:
-    for name in ("touched", "warnings", "breaches", "breach_notices", "auto_assigned", "notifications", "batches"):
-        setattr(result, name, getattr(result, name) + getattr(part, name))
-    result.first_response_warnings += part.first_response_warnings
-    result.first_response_breaches += part.first_response_breaches
+    """Adds another loop's counts (every int field; the escalations per level) to `result`."""
+    for item in fields(SweepResult):
+        if item.type in (int, "int"):
+            setattr(result, item.name, getattr(result, item.name) + getattr(part, item.name))
     for level, count in part.escalations.items():
         result.escalations[level] = result.escalations.get(level, 0) + count
 
