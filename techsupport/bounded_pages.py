@@ -25,6 +25,7 @@ import psycopg
 from django.db import DatabaseError, connections
 
 ESTIMATE_SECONDS = 30
+PAGE = "page"  # the page's alias in the statement: `row_json` names its columns with it
 _ESTIMATES_MAX = 512
 _estimates: dict = {}
 _estimates_lock = threading.Lock()
@@ -105,13 +106,17 @@ class CompiledBranches:
 
     rows_head: str
     rows_order: str
-    pk: str
+    pk: str  # "table"."column"
     ids: Callable[[int], str]
     ids_template: str  # ids(_LIMIT_MARK): compares compilations
     params: tuple
     db: str
     reusable: bool = False  # the same text and values on every request: worth a prepared statement
     clock_at: tuple[int, ...] = ()  # the positions in `params` that hold the request's instant
+
+    @property
+    def pk_column(self) -> str:
+        return self.pk.rpartition(".")[2]
 
     def at(self, now: datetime) -> "CompiledBranches":
         """The same statement for the instant `now` (only the clock's parameters change)."""
@@ -182,15 +187,19 @@ class CompiledLists:
         return compiled
 
 
-def page_statement(compiled: CompiledBranches, start: int, size: int, bound: int) -> tuple[str, tuple]:
-    """The one statement of `page_and_count` and its parameters."""
+def _page_from(compiled: CompiledBranches, start: int, size: int, bound: int) -> str:
     counted, paged = compiled.ids(bound + 1), compiled.ids(start + size)
-    statement = (
-        f"SELECT bounded.n, page.* FROM (SELECT count(*) AS n FROM ({counted} LIMIT {int(bound) + 1}) AS counted) "  # noqa: S608
+    return (
+        f"(SELECT count(*) AS n FROM ({counted} LIMIT {int(bound) + 1}) AS counted) "  # noqa: S608
         f"AS bounded LEFT JOIN LATERAL ({compiled.rows_head} WHERE {compiled.pk} IN "
-        f"({paged} LIMIT {int(size)} OFFSET {int(start)}){compiled.rows_order}) AS page ON true"
+        f"({paged} LIMIT {int(size)} OFFSET {int(start)}){compiled.rows_order}) AS {PAGE} ON true"
     )
-    return statement, (*compiled.params, *compiled.params)
+
+
+def page_statement(compiled: CompiledBranches, start: int, size: int, bound: int) -> tuple[str, tuple]:
+    """The one statement of `page_and_count` (its rows as columns) and its parameters."""
+    statement = f"SELECT bounded.n, {PAGE}.* FROM {_page_from(compiled, start, size, bound)}"  # noqa: S608
+    return statement, compiled.params * 2
 
 
 # Prepared list statements kept per session: ~170 kB of PostgreSQL memory each (measured in
@@ -228,14 +237,21 @@ def _prepared_cursor(connection):
     return connection._prepare_cursor(_PreparingCursor(connection.connection))
 
 
-def _page_rows(connection, compiled: CompiledBranches, statement: str, params: tuple) -> list[tuple]:
+def _page_rows(connection, compiled: CompiledBranches, select: str, select_params: tuple, from_: str) -> list[tuple]:
+    """`SELECT <select> FROM <from_>`: `select_params` fill the select list's placeholders and
+    `compiled.params` (twice) the FROM's. Both texts are compiled SQL; values are parameters."""
+    from_params = compiled.params * 2
     if compiled.reusable:
         connection.ensure_connection()  # the first statement of a new session, or after a drop
-        text = psycopg.ClientCursor(connection.connection).mogrify(statement, params)
+        # The FROM's values inlined; the select list's (the instant) stay parameters, so the text
+        # is the same on every request of this page.
+        inlined = psycopg.ClientCursor(connection.connection).mogrify(from_, from_params)
+        if select_params:
+            inlined = inlined.replace("%", "%%")
         try:
             with _prepared_cursor(connection) as cursor:
                 cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-                cursor.execute(text)
+                cursor.execute(f"SELECT {select} FROM {inlined}", select_params or None)  # noqa: S608
                 return cursor.fetchall()
         except DatabaseError as exc:
             if not isinstance(exc.__cause__, _PLAN_GONE) or connection.in_atomic_block:
@@ -244,7 +260,7 @@ def _page_rows(connection, compiled: CompiledBranches, statement: str, params: t
             connection.close()
     with connection.cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-        cursor.execute(statement, params)
+        cursor.execute(f"SELECT {select} FROM {from_}", (*select_params, *from_params))  # noqa: S608
         return cursor.fetchall()
 
 
@@ -255,10 +271,23 @@ def page_and_count(compiled: CompiledBranches, start: int, size: int, bound: int
     filter's columns and the order, the walk is an index-only scan, and only the page's rows are
     read from the table."""
     connection = connections[compiled.db]
-    result = _page_rows(connection, compiled, *page_statement(compiled, start, size, bound))
+    result = _page_rows(connection, compiled, f"bounded.n, {PAGE}.*", (), _page_from(compiled, start, size, bound))
     # A page past the end is the count's row joined to NULLs; a real row's first column (the
     # primary key) is never NULL. The estimate (`planner_rows`) is of the unlimited ids.
     rows = [row[1:] for row in result if row[1] is not None]
+    return BoundedPage(rows, result[0][0], compiled.ids(2**62), compiled.params)
+
+
+def page_and_count_json(
+    compiled: CompiledBranches, start: int, size: int, bound: int, row_json: tuple[str, tuple], context: dict
+) -> BoundedPage:
+    """`page_and_count` with each row as its JSON text: `row_json` is that SQL over the columns of
+    PAGE and the context keys of its placeholders (`SerializerRows.row_json_sql(PAGE)`)."""
+    sql, keys = row_json
+    select = f"bounded.n, {PAGE}.{compiled.pk_column} IS NOT NULL, {sql}"
+    params = tuple(context[key] for key in keys)
+    result = _page_rows(connections[compiled.db], compiled, select, params, _page_from(compiled, start, size, bound))
+    rows = [row[2] for row in result if row[1]]
     return BoundedPage(rows, result[0][0], compiled.ids(2**62), compiled.params)
 
 

@@ -1,10 +1,12 @@
 """The one list shape of the API: {"data": [...], "total": N, "page": P, "pageSize": S}."""
 
+from django.http import HttpResponse
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from techsupport.bounded_pages import page_and_count, planner_rows
+from techsupport.bounded_pages import page_and_count, page_and_count_json, planner_rows
 from techsupport.exceptions import ValidationFailed
+from techsupport.serializer_rows import json_text
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -57,13 +59,32 @@ class StandardPagination(BasePagination):
             rows = list(queryset.values_list(*columns)[start : start + self.page_size])
             self.total, self.total_exact = queryset.count(), True
             return rows
-        page = page_and_count(compiled, start, self.page_size, EXACT_COUNT_MAX)
+        return self._counted(page_and_count(compiled, start, self.page_size, EXACT_COUNT_MAX), compiled, start)
+
+    def paginate_json(self, request, compiled, row_json, context: dict) -> list[str]:
+        """`paginate_values` for a compiled list, each row as its JSON text (`row_json`:
+        `SerializerRows.row_json_sql`), for `get_paginated_json_response`."""
+        self.page, self.page_size = page_params(request)
+        start = (self.page - 1) * self.page_size
+        page = page_and_count_json(compiled, start, self.page_size, EXACT_COUNT_MAX, row_json, context)
+        return self._counted(page, compiled, start)
+
+    def _counted(self, page, compiled, start: int) -> list:
         self.total_exact = page.seen <= EXACT_COUNT_MAX
         self.total = page.seen
         if not self.total_exact:
             estimate = planner_rows(page.sql, page.params, compiled.db)
             self.total = max(estimate, page.seen, start + len(page.rows))
         return page.rows
+
+    def get_paginated_json_response(self, rows_json: list[str]) -> HttpResponse:
+        """`get_paginated_response` for rows already JSON text: the same bytes, headers and
+        status, without DRF's rendering (APIView passes a plain HttpResponse through)."""
+        text = json_text(rows_json, total=self.total, page=self.page, pageSize=self.page_size)
+        response = HttpResponse(text.encode(), content_type="application/json")
+        if not self.total_exact:
+            response[TOTAL_ESTIMATED_HEADER] = "true"
+        return response
 
     def get_paginated_response(self, data):
         response = Response({"data": data, "total": self.total, "page": self.page, "pageSize": self.page_size})

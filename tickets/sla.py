@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from tickets import calendars
 from tickets.calendars import CalendarSpec
-from tickets.states import ClientType
+from tickets.states import CLOCK_STOPPED, ClientType
 
 # Bounds of a policy's values: validators and CHECK constraints on SlaPolicy (tickets/models.py).
 # A year is longer than any support commitment; the contract escalates "up to level 3".
@@ -186,3 +186,24 @@ def is_at_risk(*, warning: datetime | None, due: datetime | None, clock_running:
     if warning is None or due is None or not clock_running:
         return False
     return warning <= now <= due
+
+
+# The SQL twins of `is_breached` and `remaining_minutes` as JSON text, for list pages rendered by
+# PostgreSQL (TicketOutput.sql_methods, techsupport/serializer_rows.py): `{column}` is a column of
+# the ticket, `{now}` the response's instant. The minutes go through float8 as Python's do
+# (seconds as a correctly rounded double, / 60, floored), so they agree to the microsecond.
+_CLOCK_RUNNING_SQL = "({deleted_at} IS NULL AND {status} NOT IN (%s))" % ", ".join(  # noqa: UP031
+    f"'{status}'" for status in sorted(CLOCK_STOPPED)
+)
+BREACHED_JSON_SQL = (
+    "CASE WHEN {sla_breached_at} IS NOT NULL OR ({sla_due_at} IS NOT NULL AND ({resolved_at} > {sla_due_at} OR ("
+    + _CLOCK_RUNNING_SQL
+    + " AND {now} > {sla_due_at}))) THEN 'true' ELSE 'false' END"
+)
+REMAINING_MINUTES_JSON_SQL = (
+    "CASE WHEN {sla_due_at} IS NULL THEN 'null' "
+    "WHEN {sla_paused_at} IS NOT NULL "
+    "THEN floor(extract(epoch FROM {sla_due_at} - {sla_paused_at})::float8 / 60)::bigint::text "
+    "WHEN " + _CLOCK_RUNNING_SQL + " THEN floor(extract(epoch FROM {sla_due_at} - {now})::float8 / 60)::bigint::text "
+    "ELSE 'null' END"
+)

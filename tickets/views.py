@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdminOrSupervisor, IsAnyRole
-from techsupport.bounded_pages import CompiledLists
+from techsupport.bounded_pages import PAGE, CompiledLists
 from techsupport.error_codes import ErrorCode
 from techsupport.exceptions import NotFound, ValidationFailed
 from techsupport.openapi import ErrorSerializer
@@ -184,6 +184,10 @@ class TicketListView(APIView):
         if connection.vendor == "postgresql":
             branches_at = functools.partial(_ticket_branches, filters)
             compiled = _COMPILED_LISTS.get(key, branches_at, now, TICKET_ROWS.columns)
+        row_json = TICKET_ROWS.row_json_sql(PAGE) if compiled else None
+        if row_json is not None:  # PostgreSQL writes the rows' JSON
+            rows = paginator.paginate_json(request, compiled, row_json, {"now": now})
+            return paginator.get_paginated_json_response(rows)
         # The queryset is only the fallback when the SQL is not compiled (SQLite, odd shapes).
         tickets = None if compiled else selectors.ticket_list(now=now, **filters)
         rows = paginator.paginate_values(tickets, request, TICKET_ROWS.columns, compiled)

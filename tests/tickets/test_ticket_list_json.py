@@ -1,0 +1,119 @@
+"""List pages rendered by PostgreSQL (techsupport/serializer_rows.py `row_json_sql`, the SQL twins
+in TicketOutput.sql_methods) are the bytes DRF renders from TicketOutput: for the tickets of every
+state, and for any text, timestamp, float and clock that hypothesis finds."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.renderers import JSONRenderer
+
+from techsupport.serializer_rows import SerializerRows, json_text
+from tests.conftest import client_for
+from tests.tickets.factories import ClientFactory, TicketFactory
+from tests.tickets.test_ticket_list_fast_path import _every_state
+from tickets.models import Ticket
+from tickets.serializers import TicketOutput
+from tickets.states import TicketStatus
+from tickets.views import TICKET_ROWS
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _sql_page(tickets, now) -> bytes:
+    """The rows' JSON as PostgreSQL writes it, in the order of `tickets`, as a page."""
+    sql, keys = TICKET_ROWS.row_json_sql("t")
+    rows = []
+    with connection.cursor() as cursor:
+        for ticket in tickets:
+            statement = f"SELECT {sql} FROM tickets_ticket AS t WHERE t.id = %s"  # noqa: S608 - compiled SQL
+            cursor.execute(statement, [*([now] * len(keys)), ticket.pk])
+            rows.append(cursor.fetchone()[0])
+    return json_text(rows, total=len(rows), page=1, pageSize=100).encode()
+
+
+def _drf_page(tickets, now) -> bytes:
+    data = TicketOutput(tickets, many=True, context={"now": now}).data
+    return JSONRenderer().render({"data": data, "total": len(tickets), "page": 1, "pageSize": 100})
+
+
+def test_every_state_renders_as_the_serializer(agent):
+    _every_state(agent)
+    TicketFactory(status=TicketStatus.OPEN, deleted_at=timezone.now())  # soft-deleted: the clock stopped
+    tickets = list(Ticket.objects.order_by("-created_at", "-id"))
+    for now in (timezone.now(), timezone.now() + timedelta(days=3), datetime(2000, 1, 1, tzinfo=UTC)):
+        assert _sql_page(tickets, now) == _drf_page(tickets, now)
+
+
+def test_the_api_answers_the_rendered_bytes(agent):
+    _every_state(agent)
+    tickets = list(Ticket.objects.filter(deleted_at=None).order_by("-created_at", "-id"))
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+        response = client_for(agent).get("/api/tickets?pageSize=100")
+        expected = _drf_page(tickets, timezone.now())
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.content == expected
+
+
+_instants = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+) | st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)).map(
+    lambda value: value.replace(microsecond=0)
+)
+_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1, max_size=40)
+_floats = st.floats(min_value=-1e14, max_value=1e14, allow_nan=False) | st.sampled_from(
+    [0.0, -0.0, 5.0, 1e-05, 0.0001, 123.45, 1501.37, 99999999999999.9]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    title=_text,
+    description=_text | st.sampled_from(["\u2028\u2029", 'q"b\\s/', "\x01\x1f\x7f\t\n\r\b\f"]),
+    status=st.sampled_from(TicketStatus.values),
+    created_at=_instants,
+    due=st.none() | _instants,
+    breached_at=st.none() | _instants,
+    resolved_at=st.none() | _instants,
+    paused_at=st.none() | _instants,
+    deleted=st.booleans(),
+    minutes=st.none() | _floats,
+    now=_instants,
+)
+def test_any_ticket_renders_as_the_serializer(
+    title, description, status, created_at, due, breached_at, resolved_at, paused_at, deleted, minutes, now
+):
+    ticket = TicketFactory(
+        client=ClientFactory(),
+        title=title,
+        description=description,
+        status=status,
+        created_at=created_at,
+        sla_due_at=due,
+        sla_breached_at=breached_at,
+        resolved_at=resolved_at,
+        sla_paused_at=paused_at,
+        deleted_at=now if deleted else None,
+        resolution_time_min=minutes,
+    )
+    ticket = Ticket.objects.get(pk=ticket.pk)  # as the database gives it back
+    assert _sql_page([ticket], now) == _drf_page([ticket], now)
+
+
+def test_a_serializer_without_a_sql_twin_keeps_the_python_rows():
+    class NoTwin(TicketOutput):
+        sql_methods = {"get_sla_breached": TicketOutput.sql_methods["get_sla_breached"]}
+
+    assert SerializerRows(NoTwin).row_json_sql("t") is None
+    assert TICKET_ROWS.row_json_sql("t") is not None
+
+
+def test_a_zone_other_than_utc_keeps_the_python_rows():
+    with timezone.override("Europe/Madrid"):
+        assert TICKET_ROWS.row_json_sql("t") is None
