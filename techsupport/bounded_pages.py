@@ -237,21 +237,48 @@ def _prepared_cursor(connection):
     return connection._prepare_cursor(_PreparingCursor(connection.connection))
 
 
+_CLOCK = "\x00clock\x00"  # marks an instant that stays a parameter (no SQL literal holds NUL)
+_INLINED_MAX = 1024
+_inlined_texts: dict = {}
+
+
+def _inlined(connection, compiled: CompiledBranches, from_: str) -> tuple[str, tuple[int, ...]]:
+    """`from_` with its values inlined as literals, except the instants at `compiled.clock_at`,
+    left as %s placeholders (every other % doubled), and their positions in the FROM's values.
+    The text is the same on every request of a page: kept per text and values."""
+    params = compiled.params * 2
+    count = len(compiled.params)
+    clock = tuple(n for n in range(len(params)) if n % count in compiled.clock_at)
+    key = (from_, tuple(None if n in clock else value for n, value in enumerate(params)))
+    try:
+        kept = _inlined_texts.get(key)
+    except TypeError:  # a value that is not hashable: not kept
+        kept = key = None
+    if kept is None:
+        cursor = psycopg.ClientCursor(connection.connection)
+        literals = tuple(_CLOCK if n in clock else cursor.mogrify("%s", [value]) for n, value in enumerate(params))
+        kept = ((from_ % literals).replace("%", "%%").replace(_CLOCK, "%s"), clock)
+        if key is not None:
+            if len(_inlined_texts) >= _INLINED_MAX:
+                _inlined_texts.clear()
+            _inlined_texts[key] = kept
+    return kept
+
+
 def _page_rows(connection, compiled: CompiledBranches, select: str, select_params: tuple, from_: str) -> list[tuple]:
     """`SELECT <select> FROM <from_>`: `select_params` fill the select list's placeholders and
     `compiled.params` (twice) the FROM's. Both texts are compiled SQL; values are parameters."""
     from_params = compiled.params * 2
-    if compiled.reusable:
+    if compiled.reusable or compiled.clock_at:
         connection.ensure_connection()  # the first statement of a new session, or after a drop
-        # The FROM's values inlined; the select list's (the instant) stay parameters, so the text
-        # is the same on every request of this page.
-        inlined = psycopg.ClientCursor(connection.connection).mogrify(from_, from_params)
-        if select_params:
-            inlined = inlined.replace("%", "%%")
+        # The FROM's values inlined but the request's instants, which stay parameters with the
+        # select list's: the text is the same on every request of this page.
+        inlined, clock = _inlined(connection, compiled, from_)
+        params = (*select_params, *(from_params[n] for n in clock))
         try:
             with _prepared_cursor(connection) as cursor:
                 cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-                cursor.execute(f"SELECT {select} FROM {inlined}", select_params or None)  # noqa: S608
+                cursor.execute(f"SELECT {select} FROM {inlined}", params)  # noqa: S608
                 return cursor.fetchall()
         except DatabaseError as exc:
             if not isinstance(exc.__cause__, _PLAN_GONE) or connection.in_atomic_block:
