@@ -249,7 +249,8 @@ def _inlined(connection, compiled: CompiledBranches, from_: str) -> tuple[str, t
     params = compiled.params * 2
     count = len(compiled.params)
     clock = tuple(n for n in range(len(params)) if n % count in compiled.clock_at)
-    key = (from_, tuple(None if n in clock else value for n, value in enumerate(params)))
+    # Typed: 1, 1.0, True and Decimal(1) are equal keys but different literals.
+    key = (from_, tuple(None if n in clock else (type(value), value) for n, value in enumerate(params)))
     try:
         kept = _inlined_texts.get(key)
     except TypeError:  # a value that is not hashable: not kept

@@ -182,3 +182,13 @@ def test_inlined_values_keep_their_percent_signs_and_the_instants_stay_parameter
         cursor.execute(text, [now, now])
         # (an untyped array literal reads back as its text; in a list statement a column types it)
         assert cursor.fetchone() == ("50%", now, "{a,b}", "50%", now, "{a,b}", "%")
+
+
+def test_values_that_compare_equal_but_read_differently_are_kept_apart():
+    base = bounded_pages.CompiledBranches("h", "o", "pk", lambda limit: "ids", "ids", (), "default")
+    connection.ensure_connection()
+    texts = [
+        bounded_pages._inlined(connection, dataclasses.replace(base, params=(value,)), "SELECT %s, %s")[0]
+        for value in (1, True, 1.0)
+    ]
+    assert len(set(texts)) == 3, texts
