@@ -308,14 +308,17 @@ def page_and_count(compiled: CompiledBranches, start: int, size: int, bound: int
 
 def page_and_count_json(
     compiled: CompiledBranches, start: int, size: int, bound: int, row_json: tuple[str, tuple], context: dict
-) -> BoundedPage:
+) -> BoundedPage | None:
     """`page_and_count` with each row as its JSON text: `row_json` is that SQL over the columns of
-    PAGE and the context keys of its placeholders (`SerializerRows.row_json_sql(PAGE)`)."""
+    PAGE and the context keys of its placeholders (`SerializerRows.row_json_sql(PAGE)`). None
+    when a row's text is NULL (the SQL cannot write it)."""
     sql, keys = row_json
     select = f"bounded.n, {PAGE}.{compiled.pk_column} IS NOT NULL, {sql}"
     params = tuple(context[key] for key in keys)
     result = _page_rows(connections[compiled.db], compiled, select, params, _page_from(compiled, start, size, bound))
     rows = [row[2] for row in result if row[1]]
+    if None in rows:  # a row the SQL cannot write: the caller writes the page in Python
+        return None
     return BoundedPage(rows, result[0][0], compiled.ids(2**62), compiled.params)
 
 

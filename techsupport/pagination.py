@@ -61,13 +61,14 @@ class StandardPagination(BasePagination):
             return rows
         return self._counted(page_and_count(compiled, start, self.page_size, EXACT_COUNT_MAX), compiled, start)
 
-    def paginate_json(self, request, compiled, row_json, context: dict) -> list[str]:
+    def paginate_json(self, request, compiled, row_json, context: dict) -> list[str] | None:
         """`paginate_values` for a compiled list, each row as its JSON text (`row_json`:
-        `SerializerRows.row_json_sql`), for `get_paginated_json_response`."""
+        `SerializerRows.row_json_sql`), for `get_paginated_json_response`; None when the SQL
+        cannot write a row of the page (then `paginate_values`)."""
         self.page, self.page_size = page_params(request)
         start = (self.page - 1) * self.page_size
         page = page_and_count_json(compiled, start, self.page_size, EXACT_COUNT_MAX, row_json, context)
-        return self._counted(page, compiled, start)
+        return None if page is None else self._counted(page, compiled, start)
 
     def _counted(self, page, compiled, start: int) -> list:
         self.total_exact = page.seen <= EXACT_COUNT_MAX

@@ -184,9 +184,12 @@ class TicketListView(APIView):
         if connection.vendor == "postgresql":
             branches_at = functools.partial(_ticket_branches, filters)
             compiled = _COMPILED_LISTS.get(key, branches_at, now, TICKET_ROWS.columns)
-        row_json = TICKET_ROWS.row_json_sql(PAGE) if compiled else None
-        if row_json is not None:  # PostgreSQL writes the rows' JSON
-            rows = paginator.paginate_json(request, compiled, row_json, {"now": now})
+        # PostgreSQL writes the rows' JSON, compact (DRF's renderer indents for `Accept:
+        # application/json; indent=N`; those take the Python rows).
+        compact = request.accepted_renderer.get_indent(request.accepted_media_type, {}) is None
+        row_json = TICKET_ROWS.row_json_sql(PAGE) if compiled and compact else None
+        rows = None if row_json is None else paginator.paginate_json(request, compiled, row_json, {"now": now})
+        if rows is not None:
             return paginator.get_paginated_json_response(rows)
         # The queryset is only the fallback when the SQL is not compiled (SQLite, odd shapes).
         tickets = None if compiled else selectors.ticket_list(now=now, **filters)
