@@ -20,8 +20,9 @@ What it does:
   (to show the load client is not the bottleneck), divided by the requests served.
 
 Prints the machine, the load average before and after, and a Markdown table per case:
-throughput, ratio list / health (same run), p95 under load, lone-client p50/p95, CPU ms per
-request by process. Not a test: timings belong here and in docs/benchmarks.md.
+throughput, the /health run's throughput and gunicorn CPU ms per request, ratio list / health
+(same run), p95 under load, lone-client p50/p95, CPU ms per request by process. Not a test:
+timings belong here and in docs/benchmarks.md.
 """
 
 import argparse
@@ -336,11 +337,13 @@ def machine() -> str:
     )
 
 
-def row(label: str, case: dict, health_rps: float) -> str:
+def row(label: str, case: dict, health: dict) -> str:
     cpu = case["cpu_ms"]
     total = cpu["gunicorn"] + cpu["postgres"] + cpu["redis"]
+    health_rps = health["rps"]
     return (
-        f"| {label} | {case['rps']:.0f} | {health_rps:.0f} | **{case['rps'] / health_rps:.2f}** | "
+        f"| {label} | {case['rps']:.0f} | {health_rps:.0f} | {health['cpu_ms']['gunicorn']:.2f} | "
+        f"**{case['rps'] / health_rps:.2f}** | "
         f"{case['p95_us'] / 1000:.0f} | {case['lone_p50_ms']:.1f} / {case['lone_p95_ms']:.1f} | "
         f"{cpu['gunicorn']:.2f} | {cpu['postgres']:.2f} | {cpu['redis']:.2f} | **{total:.2f}** | "
         f"{cpu['wrk']:.2f} | {case['worker_boots']} |"
@@ -393,7 +396,7 @@ def main() -> None:
             if failures:
                 sys.exit(f"{label}: {failures} failed requests (non-2xx or socket errors); see {workdir}")
             health_runs.append(health)
-            lines.append(row(label, case, health["rps"]))
+            lines.append(row(label, case, health))
             print(lines[-1], file=sys.stderr, flush=True)
         if args.upload_rows:
             size, seconds = upload_times(base, seed["token"], args.upload_rows, args.upload_times)
@@ -422,10 +425,10 @@ def main() -> None:
         f"postgres {health_cpu['postgres']:.2f}, redis {health_cpu['redis']:.2f}, wrk {health_cpu['wrk']:.2f}\n"
     )
     print(
-        "| case | list req/s | /health req/s | ratio | p95 ms (loaded) | lone p50 / p95 ms | CPU ms gunicorn | "
-        "CPU ms postgres | CPU ms redis | CPU ms all | CPU ms wrk | worker boots |"
+        "| case | list req/s | /health req/s | /health CPU ms | ratio | p95 ms (loaded) | lone p50 / p95 ms | "
+        "CPU ms gunicorn | CPU ms postgres | CPU ms redis | CPU ms all | CPU ms wrk | worker boots |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(lines))
     shutil.rmtree(workdir, ignore_errors=True)
 
