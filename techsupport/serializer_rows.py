@@ -21,8 +21,8 @@ output with the serializer's, byte for byte after rendering.
 `row_json_sql` is the same plan as PostgreSQL SQL: one text per row, the row's JSON exactly as
 DRF's JSONRenderer writes it (keys in order, compact, the same number and date formats, the same
 string escapes but for U+2028/U+2029, which `json_text` adds). A page then costs PostgreSQL a few
-microseconds a row and Python none: no row objects, no conversions, no encoder (0.45 of the
-list's 1.0 CPU-ms in process, docs/benchmarks.md). A SerializerMethodField has a SQL form when
+microseconds a row and Python none: no row objects, no conversions, no encoder (the list's
+CPU in process went from 1.0 to 0.7 ms, docs/benchmarks.md). A SerializerMethodField has a SQL form when
 the serializer declares one in `sql_methods` (its twin, held to it by a test); a field without
 one, or of a type not listed in `_sql_value`, leaves the serializer without `row_json_sql`.
 """

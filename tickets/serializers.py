@@ -92,7 +92,7 @@ class TicketOutput(camelcase.ModelSerializer):
         ]
 
     # The methods' SQL twins: list pages are rendered by PostgreSQL (techsupport/serializer_rows.py);
-    # tests/tickets/test_ticket_list_fast_path.py holds them to the methods byte for byte.
+    # tests/tickets/test_ticket_list_json.py holds them to the methods byte for byte.
     sql_methods = {
         "get_sla_breached": sla.BREACHED_JSON_SQL,
         "get_sla_remaining_minutes": sla.REMAINING_MINUTES_JSON_SQL,
