@@ -534,17 +534,23 @@ def _merge(result: SweepResult, part: SweepResult) -> None:
         result.escalations[level] = result.escalations.get(level, 0) + count
 
 
-def _sweep_loop(context: _SweepContext, batch_size: int, result: SweepResult) -> None:
-    """Batch after batch until one comes back short: nothing left that no one else holds."""
-    while _sweep_batch(context, batch_size, result) == batch_size:
+def _sweep_loop(
+    context: _SweepContext, batch_size: int, result: SweepResult, stop: threading.Event | None = None
+) -> None:
+    """Batch after batch until one comes back short (nothing left that no one else holds), or
+    until `stop` is set between two batches (another loop failed or the task's time is up)."""
+    while not (stop is not None and stop.is_set()) and _sweep_batch(context, batch_size, result) == batch_size:
         pass
 
 
-def _sweep_helper(context: _SweepContext, batch_size: int, part: SweepResult, errors: list) -> None:
+def _sweep_helper(
+    context: _SweepContext, batch_size: int, part: SweepResult, errors: list, stop: threading.Event
+) -> None:
     try:
-        _sweep_loop(context, batch_size, part)
+        _sweep_loop(context, batch_size, part, stop)
     except Exception as exc:  # re-raised by the sweep once every loop is done
         errors.append(exc)
+        stop.set()
     finally:
         connection.close()  # the thread's own connection
 
@@ -561,15 +567,18 @@ def _sweep_batches(context: _SweepContext, batch_size: int, result: SweepResult,
     if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
         _sweep_loop(context, batch_size, result)
         return
-    parts, errors = [SweepResult(now=context.now) for _ in range(workers - 1)], []
+    parts, errors, stop = [SweepResult(now=context.now) for _ in range(workers - 1)], [], threading.Event()
     threads = [
-        threading.Thread(target=_sweep_helper, args=(context, batch_size, part, errors), name=f"sla-sweep-{n}")
+        threading.Thread(target=_sweep_helper, args=(context, batch_size, part, errors, stop), name=f"sla-sweep-{n}")
         for n, part in enumerate(parts, start=1)
     ]
     for thread in threads:
         thread.start()
     try:
-        _sweep_loop(context, batch_size, result)
+        _sweep_loop(context, batch_size, result, stop)
+    except BaseException:  # e.g. the task's soft time limit, raised in this thread only
+        stop.set()  # the other loops end after their batch in hand (each batch is one transaction)
+        raise
     finally:
         for thread in threads:
             thread.join()

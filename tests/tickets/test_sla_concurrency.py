@@ -111,3 +111,43 @@ def test_a_sweep_with_two_workers_applies_every_due_ticket_once(desk, django_ass
     # Nothing due: the first (empty) batch ends it, on this connection alone (BEGIN, SELECT, COMMIT).
     with django_assert_max_num_queries(3):
         assert sla_sweep(now=DUE, workers=2).touched == 0
+
+
+def test_when_the_main_loop_stops_the_other_loops_stop_after_their_batch(desk, monkeypatch):
+    """The task's soft time limit is raised in the sweep's own thread: the other loop must not go
+    on through every due ticket after it; it ends with the batch it holds (one transaction)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from tickets import sweep
+
+    client = ClientFactory(type=ClientType.VIP)
+    for n in range(40):
+        without_first_response(
+            services.ticket_create(title=f"VIP {n}", description="Down.", client=client, actor=None, now=T0)
+        )
+    main = threading.current_thread()
+    calls = {"main": 0, "other": 0}
+    batch = sweep._sweep_batch
+
+    def timed(context, batch_size, result):
+        mine = "main" if threading.current_thread() is main else "other"
+        calls[mine] += 1
+        if mine == "main" and calls["main"] == 3:
+            raise SoftTimeLimitExceeded()
+        done = batch(context, batch_size, result)
+        if mine == "other":
+            threading.Event().wait(0.05)  # a batch that takes a while, as under load
+        return done
+
+    monkeypatch.setattr(sweep, "_sweep_batch", timed)
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        sla_sweep(now=DUE, batch_size=2, workers=2)
+
+    # 40 due in batches of 2: the other loop alone would have taken ~18 more batches.
+    assert calls["other"] <= 3, calls
+    assert Ticket.objects.filter(escalation_level=1).count() < 40
+    # What was done is whole: every escalated ticket has its event and its notifications.
+    escalated = Ticket.objects.filter(escalation_level=1).count()
+    assert TicketEvent.objects.filter(kind=TicketEvent.Kind.ESCALATED).count() == escalated
+    assert Notification.objects.count() == escalated * len(desk.escalation_recipients)
