@@ -11,6 +11,7 @@ concurrent sweeps never take the same row: idempotence comes from the data.
 See docs/adr/0006-sla-sweep.md.
 """
 
+import functools
 import logging
 import threading
 import time
@@ -424,21 +425,21 @@ def _array(values) -> str:
     )
 
 
-_UPDATE = """
-    UPDATE tickets_ticket AS t
-       SET status = v.status, agent_id = v.agent_id, updated_at = v.updated_at,
-           escalation_level = v.escalation_level, sla_breached_at = v.sla_breached_at,
-           sla_next_check_at = v.sla_next_check_at, version = v.version,
-           sla_resolution_check_at = v.sla_resolution_check_at,
-           first_response_warned_at = v.first_response_warned_at,
-           first_response_breached_at = v.first_response_breached_at
-      FROM unnest(%s::tid[], %s::uuid[], %s::varchar[], %s::uuid[], %s::timestamptz[], %s::smallint[],
-                  %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::timestamptz[],
-                  %s::timestamptz[], %s::timestamptz[])
-           AS v(row, id, status, agent_id, updated_at, escalation_level, sla_breached_at, sla_next_check_at,
-                version, sla_resolution_check_at, first_response_warned_at, first_response_breached_at)
-     WHERE {join}
-"""
+@functools.cache
+def _update_sql(join: str) -> str:
+    """The batch UPDATE of `_SWEPT_FIELDS` from arrays (the rows' ctid, the ids, then a column
+    per field in that order), joined by `join`."""
+    fields_ = [Ticket._meta.get_field(name) for name in _SWEPT_FIELDS]
+    columns = [field.column for field in fields_]
+    types = ", ".join(
+        f"%s::{field.rel_db_type(connection) if field.is_relation else field.db_type(connection)}[]"
+        for field in fields_
+    )
+    sets = ", ".join(f"{column} = v.{column}" for column in columns)
+    return (
+        f"UPDATE tickets_ticket AS t SET {sets} "  # noqa: S608 - the model's own column names
+        f"FROM unnest(%s::tid[], %s::uuid[], {types}) AS v(row, id, {', '.join(columns)}) WHERE {join}"
+    )
 
 
 def _tickets_update(tickets: list[Ticket]) -> None:
@@ -456,10 +457,10 @@ def _tickets_update(tickets: list[Ticket]) -> None:
     columns = [rows, _array(t.pk for t in tickets)]
     columns += [_array(getattr(t, name) for t in tickets) for name in _UPDATED_ATTNAMES]
     with connection.cursor() as cursor:
-        cursor.execute(_UPDATE.format(join="t.ctid = v.row AND t.id = v.id"), columns)
+        cursor.execute(_update_sql("t.ctid = v.row AND t.id = v.id"), columns)
         if cursor.rowcount != len(tickets):
             logger.warning("sla sweep: rows moved under their lock; updated by id", extra={"rows": len(tickets)})
-            cursor.execute(_UPDATE.format(join="t.id = v.id"), columns)
+            cursor.execute(_update_sql("t.id = v.id"), columns)
 
 
 def _count_metrics(plan: _BatchPlan) -> None:
