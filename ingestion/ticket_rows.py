@@ -153,14 +153,6 @@ def cell_picker(positions: list[int]):
     return pick
 
 
-def sheet_row_to_wire(values: list, positions: list[int]) -> list | None:
-    """A sheet row → the canonical wire row, or None when every mapped cell is blank. (The
-    reference: the split sends `encode_rows` of the picked cells, which decode and `wire_row` to
-    the same rows.)"""
-    cells = cell_picker(positions)(values)
-    return None if cells_blank(cells) else wire_row(cells)
-
-
 def encode_rows(rows: list) -> str:
     """A chunk's rows (picked cells, or None for a blank row) as one JSON text: the C encoder
     writes text, numbers, booleans and nulls; dates, times and durations become `to_wire`'s

@@ -271,10 +271,36 @@ SHEET_CELLS = [
 ]
 
 
+def _sheet_row_to_wire(values: list, positions: list[int]) -> list | None:
+    """The split's own conversion until the chunk took it over: a sheet row → the canonical wire
+    row, or None when every mapped cell is blank."""
+    from ingestion.ticket_rows import to_wire
+
+    width = len(values)
+    row = []
+    blank = True
+    for position in positions:
+        value = values[position] if position < width else None
+        if type(value) is str:
+            if not value:
+                value = None
+            else:
+                if "\x00" in value:  # OOXML's `_x0000_` escape: PostgreSQL text and jsonb refuse NUL
+                    value = value.replace("\x00", "\ufffd")
+                if blank and not value.isspace():
+                    blank = False
+        elif value is not None:
+            value = to_wire(value)
+            blank = False
+        row.append(value)
+    return None if blank else row
+
+
 def test_the_chunk_reads_the_split_text_as_the_wire_rows_it_used_to_receive():
     """The split sends the picked cells as JSON text; decoded and `wire_row`-ed in the chunk they
-    are exactly the wire rows `sheet_row_to_wire` gives (what travelled before)."""
-    from ingestion.ticket_rows import cell_picker, cells_blank, decode_rows, encode_rows, sheet_row_to_wire, wire_row
+    are exactly the wire rows `_sheet_row_to_wire` gives (the split's conversion before, kept
+    here as the reference)."""
+    from ingestion.ticket_rows import cell_picker, cells_blank, decode_rows, encode_rows, wire_row
 
     positions = [2, 0, 1, 3, 4, 5, 6, 7]
     sheet_rows = [[None, *SHEET_CELLS[i : i + 8]] for i in range(0, len(SHEET_CELLS) - 7)]
@@ -284,7 +310,7 @@ def test_the_chunk_reads_the_split_text_as_the_wire_rows_it_used_to_receive():
 
     received = [None if row is None else wire_row(row) for row in decode_rows(encode_rows(sent))]
 
-    expected = [sheet_row_to_wire(row, [position + 1 for position in positions]) for row in sheet_rows]
+    expected = [_sheet_row_to_wire(row, [position + 1 for position in positions]) for row in sheet_rows]
     assert [repr(row) for row in received] == [repr(row) for row in expected]  # repr: NaN == NaN
     assert expected[-3:-1] == [None, None]
     assert expected[0] == [None, TICKET, " padded ", "   ", "nul\ufffdinside", 'ünïcode "quoted" \\ text', 3, -1]
