@@ -166,3 +166,28 @@ def test_an_indented_json_request_is_answered_as_drf_indents_it(agent):
 
     assert b"\n    " in response.content
     assert response.content == expected
+
+
+def test_the_breached_filter_and_the_rows_flag_agree(agent):
+    """Three forms of one rule: `sla.is_breached` (Python), the filter's Q objects
+    (`tickets.selectors`) and the JSON's SQL twin. A row listed by `slaBreached=true` says so.
+    (The filter relies on late resolutions being stamped, as `transition_apply` does: the
+    states here are the ones the services make.)"""
+    _every_state(agent)
+    now = timezone.now()
+    TicketFactory(created_at=now - timedelta(days=3))  # overdue, never swept
+    client = client_for(agent)
+    with time_machine.travel(now + timedelta(minutes=1), tick=False):
+        flags = {
+            value: {
+                row["id"]: row["slaBreached"]
+                for row in client.get(f"/api/tickets?pageSize=100&slaBreached={value}").json()["data"]
+            }
+            for value in ("true", "false")
+        }
+
+    assert set(flags["true"].values()) == {True} and set(flags["false"].values()) == {False}
+    assert len(flags["true"]) >= 5 and len(flags["false"]) >= 5
+    assert flags["true"].keys() | flags["false"].keys() == {
+        str(pk) for pk in Ticket.objects.alive().values_list("pk", flat=True)
+    }
