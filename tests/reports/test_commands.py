@@ -153,3 +153,17 @@ def test_last_processes_csv_command_escapes_a_hostile_file_name(db):
 
     row = next(csv.DictReader(out.splitlines()))
     assert row["filename"] == "'" + HOSTILE_NAME
+
+
+def test_generate_report_says_when_the_document_store_does_not_answer(monkeypatch):
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from reports import selectors
+
+    def down(*args, **kwargs):
+        raise ServerSelectionTimeoutError("127.0.0.1:27117: [Errno 111] Connection refused, Timeout: 5.0s")
+
+    monkeypatch.setattr(selectors, "report_run", down)
+
+    with pytest.raises(CommandError, match=r"document store \(MONGO_URL\) is unavailable.*make docstore"):
+        run("sla-compliance")

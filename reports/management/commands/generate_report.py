@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from pymongo.errors import PyMongoError
 
 from reports import selectors
 from reports.exports import rows_to_csv, rows_to_json, rows_to_table, rows_to_xlsx
@@ -33,7 +34,13 @@ class Command(BaseCommand):
             raise CommandError(f"Invalid options: {_flat(query.errors)}")
         filters = query.validated_data["filters"]
         report = selectors.REPORTS[name]
-        rows = selectors.report_run(name, filters=filters, limit=query.validated_data["limit"])
+        try:
+            rows = selectors.report_run(name, filters=filters, limit=query.validated_data["limit"])
+        except PyMongoError as exc:  # the API answers 503 service_unavailable for the same
+            raise CommandError(
+                f"The document store (MONGO_URL) is unavailable: {type(exc).__name__}. Reports read it; "
+                "locally, start `make run` or `make docstore` first."
+            ) from exc
         if format == "xlsx":
             content: bytes | str = rows_to_xlsx(report.columns, rows, title=name)
         elif format == "csv":
